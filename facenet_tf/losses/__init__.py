@@ -1,0 +1,14 @@
+"""Triplet losses: distances, masks, mining and losses (paper §3)."""
+from facenet_tf.losses.distances import METRICS
+from facenet_tf.losses.distances import distance_matrix
+from facenet_tf.losses.distances import pairwise_distances
+from facenet_tf.losses.keras_loss import TripletLoss
+from facenet_tf.losses.mining import MINERS
+from facenet_tf.losses.mining import TripletTerms
+from facenet_tf.losses.mining import label_masks
+from facenet_tf.losses.triplet import mining_terms
+from facenet_tf.losses.triplet import summarize
+from facenet_tf.losses.triplet import triplet_batch_all_loss
+from facenet_tf.losses.triplet import triplet_hard_loss
+from facenet_tf.losses.triplet import triplet_hardest_negative_loss
+from facenet_tf.losses.triplet import triplet_semihard_loss

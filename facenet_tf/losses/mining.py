@@ -1,0 +1,157 @@
+"""Triplet mining on a distance matrix, in O(A*B) memory (paper §3.2).
+
+Every miner takes `dist` [A, B] (rows: anchors, columns: candidates), and the
+bool masks `pos` (same identity, not the anchor itself) and `neg` (another
+identity), and returns `TripletTerms`: sums and counts, never means. Sums add
+across replicas, so the distributed train step can mine over the gathered
+global batch with each replica's own anchors as rows, all-reduce the terms and
+divide once.
+
+No miner builds an A*B*B tensor. Per anchor the negatives are sorted once
+(O(B log B)), and a binary search per positive finds its negative
+(`tf.searchsorted`, which XLA compiles).
+"""
+from typing import NamedTuple
+
+import tensorflow as tf
+
+
+class TripletTerms(NamedTuple):
+  """Additive pieces of a triplet loss and of its mining statistics."""
+  loss_sum: tf.Tensor        # sum of the per-term losses
+  loss_count: tf.Tensor      # the loss's denominator (pairs, anchors, or active triplets)
+  active_count: tf.Tensor    # terms (or triplets) with a loss > 0
+  candidate_count: tf.Tensor  # terms (or triplets) that could be active
+  d_ap_sum: tf.Tensor        # sum of d(a, p) over the terms used
+  d_an_sum: tf.Tensor        # sum of d(a, n) over the negatives used
+  distance_count: tf.Tensor  # count behind d_ap_sum / d_an_sum
+  positive_pairs: tf.Tensor  # (a, p) pairs with a != p and the same label
+  anchors_without_positive: tf.Tensor
+  anchors_without_negative: tf.Tensor
+
+
+def label_masks(anchor_labels, labels, same_item):
+  """Positive and negative masks [A, B] from integer labels of any values."""
+  anchor_labels = tf.reshape(anchor_labels, [-1, 1])
+  labels = tf.reshape(labels, [1, -1])
+  same = tf.equal(anchor_labels, labels)
+  return tf.logical_and(same, tf.logical_not(same_item)), tf.logical_not(same)
+
+
+def _f32(x):
+  return tf.cast(x, tf.float32)
+
+
+def _masked_sum(values, mask):
+  # where(), not a product: values may be +inf where the mask is False.
+  return tf.reduce_sum(tf.where(mask, values, tf.zeros_like(values)))
+
+
+def _sorted_negatives(dist, neg):
+  """Per anchor: negative distances ascending, then +inf; the order; the count."""
+  padded = tf.where(neg, dist, tf.fill(tf.shape(dist), float("inf")))
+  order = tf.argsort(padded, axis=1, stable=True)
+  return tf.gather(padded, order, batch_dims=1), order, tf.reduce_sum(
+      tf.cast(neg, tf.int32), axis=1)
+
+
+def _terms(loss, valid, d_ap, d_an, pos, neg, active=None, candidates=None):
+  """Packs per-term tensors into sums; `valid` marks the terms that exist."""
+  has_pair = tf.reduce_any(pos)
+  # A batch with no positive pair has no triplet: loss 0, gradient 0 (tfa
+  # returned NaN from 0 / 0 here).
+  loss_sum = tf.where(has_pair, _masked_sum(loss, valid), 0.0)
+  count = _f32(tf.reduce_sum(tf.cast(valid, tf.int32)))
+  return TripletTerms(
+      loss_sum=loss_sum,
+      loss_count=tf.where(has_pair, count, 0.0),
+      active_count=(_f32(tf.reduce_sum(tf.cast(valid & (loss > 0), tf.int32)))
+                    if active is None else active),
+      candidate_count=count if candidates is None else candidates,
+      d_ap_sum=_masked_sum(d_ap, valid),
+      d_an_sum=_masked_sum(d_an, valid),
+      distance_count=count,
+      positive_pairs=_f32(tf.reduce_sum(tf.cast(pos, tf.int32))),
+      anchors_without_positive=_f32(
+          tf.reduce_sum(tf.cast(~tf.reduce_any(pos, axis=1), tf.int32))),
+      anchors_without_negative=_f32(
+          tf.reduce_sum(tf.cast(~tf.reduce_any(neg, axis=1), tf.int32))))
+
+
+def semihard_terms(dist, pos, neg, margin):
+  """Every (a, p); n = the closest negative with d(a, n) > d(a, p) (Eq. 4).
+
+  If no negative is farther than the positive, n is the farthest negative
+  (tensorflow-addons' rule). Pairs whose anchor has no negative are skipped.
+  """
+  sorted_neg, order, num_neg = _sorted_negatives(dist, neg)
+  # Index of the first sorted negative strictly greater than d(a, p).
+  first_farther = tf.searchsorted(sorted_neg, dist, side="right")
+  farthest = tf.maximum(num_neg - 1, 0)[:, tf.newaxis]
+  idx = tf.where(first_farther < num_neg[:, tf.newaxis], first_farther,
+                 farthest)
+  # Gather through the sort order so the gradient reaches d(a, n) itself.
+  d_an = tf.gather(dist, tf.gather(order, idx, batch_dims=1), batch_dims=1)
+  valid = pos & (num_neg > 0)[:, tf.newaxis]
+  loss = tf.maximum(dist - d_an + margin, 0.0)
+  return _terms(loss, valid, dist, d_an, pos, neg)
+
+
+def hardest_negative_terms(dist, pos, neg, margin):
+  """Every (a, p); n = the closest negative of a. The paper warns this can
+  collapse the model to f(x) = 0 early in training (§3.2)."""
+  hardest = tf.reduce_min(tf.where(neg, dist, float("inf")), axis=1,
+                          keepdims=True)
+  d_an = tf.broadcast_to(hardest, tf.shape(dist))
+  valid = pos & tf.reduce_any(neg, axis=1, keepdims=True)
+  loss = tf.maximum(dist - d_an + margin, 0.0)
+  return _terms(loss, valid, dist, d_an, pos, neg)
+
+
+def batch_hard_terms(dist, pos, neg, margin, soft=False):
+  """Per anchor: the farthest positive and the closest negative.
+
+  An anchor with no positive is its own positive (d(a, p) = 0), as in
+  tensorflow-addons. `soft` uses softplus(d_ap - d_an), with no margin.
+  """
+  d_ap = tf.reduce_max(tf.where(pos, dist, 0.0), axis=1)
+  d_an = tf.reduce_min(tf.where(neg, dist, float("inf")), axis=1)
+  valid = tf.reduce_any(neg, axis=1)
+  x = d_ap - d_an
+  loss = tf.math.softplus(x) if soft else tf.maximum(x + margin, 0.0)
+  return _terms(loss, valid, d_ap, d_an, pos, neg)
+
+
+def batch_all_terms(dist, pos, neg, margin):
+  """Mean hinge over all (a, p, n) triplets whose hinge is > 0.
+
+  For each (a, p), the active negatives are those with d(a, n) < d(a, p) + m:
+  a prefix of the anchor's sorted negatives. Their hinge sum is
+  c * (d(a, p) + m) - (sum of the first c), from a prefix sum: O(B^2 log B).
+  """
+  sorted_neg, order, num_neg = _sorted_negatives(dist, neg)
+  finite = tf.gather(tf.where(neg, dist, 0.0), order, batch_dims=1)
+  prefix = tf.pad(tf.cumsum(finite, axis=1), [[0, 0], [1, 0]])
+  c = tf.searchsorted(sorted_neg, dist + margin, side="left")
+  d_an_sum = tf.gather(prefix, c, batch_dims=1)
+  c = _f32(c)
+  valid = pos & (num_neg > 0)[:, tf.newaxis]
+  hinge_sum = c * (dist + margin) - d_an_sum
+  active = _masked_sum(c, valid)
+  terms = _terms(hinge_sum, valid, dist, d_an_sum, pos, neg,
+                 active=active, candidates=_masked_sum(
+                     tf.broadcast_to(_f32(num_neg)[:, tf.newaxis],
+                                     tf.shape(dist)), valid))
+  # The mean runs over active triplets, and d(a, n) over their negatives.
+  return terms._replace(
+      loss_count=tf.where(terms.loss_count > 0, active, 0.0),
+      d_ap_sum=_masked_sum(c * dist, valid), distance_count=active)
+
+
+MINERS = {
+    "semihard": semihard_terms,
+    "hard": batch_hard_terms,
+    "hard_soft": lambda d, p, n, m: batch_hard_terms(d, p, n, m, soft=True),
+    "batch_all": batch_all_terms,
+    "hardest_negative": hardest_negative_terms,
+}
