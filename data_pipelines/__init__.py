@@ -1,0 +1,1 @@
+"""Offline data tools: alignment, TFRecord conversion, protocol files."""
