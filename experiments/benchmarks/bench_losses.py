@@ -16,18 +16,16 @@ FAIL; a missed target does not change the exit status.
 import argparse
 import json
 import os
-import pathlib
 import subprocess
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-import numpy as np  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+import numpy as np
+import tensorflow as tf
 
-from facenet_tf import losses  # pylint: disable=g-import-not-at-top
+from facenet_tf import losses
 
 # Memory of the O(B^3) loss per (a, p, n): 17-19 bytes measured at B = 240-600.
 CUBIC_BYTES_PER_ELEMENT = 20

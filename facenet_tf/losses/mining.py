@@ -8,12 +8,19 @@ global batch with each replica's own anchors as rows, all-reduce the terms and
 divide once.
 
 No miner builds an A*B*B tensor. Per anchor the negatives are sorted once
-(O(B log B)), and a binary search per positive finds its negative
-(`tf.searchsorted`, which XLA compiles).
+(O(B log B)), and a binary search per positive finds its negative. Outside
+XLA the positives are first packed into [A, Q] with Q = the most positives of
+any anchor (K - 1 in a P x K batch, ~2% of B at the paper's 45 x 40), so the
+searches cost O(A Q log B); under XLA shapes must be static and Q = B.
+The search is written out (`_search`) rather than `tf.searchsorted`: XLA
+lowers searchsorted to a compare against every element, an A*B*B tensor
+(it ran out of 24 GB at B = 1,800), while log2(B) gathers stay O(A*B).
 """
 from typing import NamedTuple
 
 import tensorflow as tf
+# Private, but the only way to ask whether we are being compiled by XLA.
+from tensorflow.python.ops import control_flow_util
 
 
 class TripletTerms(NamedTuple):
@@ -47,12 +54,45 @@ def _masked_sum(values, mask):
   return tf.reduce_sum(tf.where(mask, values, tf.zeros_like(values)))
 
 
+def _search(sorted_rows, queries, side):
+  """Per row, how many of `sorted_rows` [A, N] are < (left) or <= (right)
+  each of `queries` [A, Q]: `tf.searchsorted` as a static binary search."""
+  n = sorted_rows.shape[1]
+  if n is None:  # dynamic batch size: never under XLA, the kernel is fine
+    return tf.searchsorted(sorted_rows, queries, side=side)
+  count = tf.zeros(tf.shape(queries), tf.int32)
+  step = 1 << (n.bit_length() - 1)
+  while step:
+    # Invariant: the first `count` sorted values pass the test; try `step` more.
+    probe = count + step
+    value = tf.gather(sorted_rows, tf.minimum(probe, n) - 1, batch_dims=1)
+    passes = value <= queries if side == "right" else value < queries
+    count = tf.where((probe <= n) & passes, probe, count)
+    step //= 2
+  return count
+
+
 def _sorted_negatives(dist, neg):
   """Per anchor: negative distances ascending, then +inf; the order; the count."""
   padded = tf.where(neg, dist, tf.fill(tf.shape(dist), float("inf")))
-  order = tf.argsort(padded, axis=1, stable=True)
-  return tf.gather(padded, order, batch_dims=1), order, tf.reduce_sum(
-      tf.cast(neg, tf.int32), axis=1)
+  # top_k of the negated row is a full sort that also returns the values.
+  neg_sorted, order = tf.math.top_k(-padded, k=tf.shape(dist)[1])
+  return -neg_sorted, order, tf.reduce_sum(tf.cast(neg, tf.int32), axis=1)
+
+
+def _in_xla():
+  return control_flow_util.GraphOrParentsInXlaContext(
+      tf.compat.v1.get_default_graph())
+
+
+def _positive_pairs(dist, pos):
+  """The (a, p) pairs as [A, Q]: d(a, p), and a mask of the real pairs."""
+  if _in_xla():
+    return dist, pos
+  q = tf.reduce_max(tf.reduce_sum(tf.cast(pos, tf.int32), axis=1))
+  # Distances are >= 0, so -1 marks the slots of anchors with fewer positives.
+  d_ap, _ = tf.math.top_k(tf.where(pos, dist, -1.0), k=q)
+  return d_ap, d_ap >= 0.0
 
 
 def _terms(loss, valid, d_ap, d_an, pos, neg, active=None, candidates=None):
@@ -85,16 +125,17 @@ def semihard_terms(dist, pos, neg, margin):
   (tensorflow-addons' rule). Pairs whose anchor has no negative are skipped.
   """
   sorted_neg, order, num_neg = _sorted_negatives(dist, neg)
+  d_ap, pairs = _positive_pairs(dist, pos)
   # Index of the first sorted negative strictly greater than d(a, p).
-  first_farther = tf.searchsorted(sorted_neg, dist, side="right")
+  first_farther = _search(sorted_neg, d_ap, side="right")
   farthest = tf.maximum(num_neg - 1, 0)[:, tf.newaxis]
   idx = tf.where(first_farther < num_neg[:, tf.newaxis], first_farther,
                  farthest)
   # Gather through the sort order so the gradient reaches d(a, n) itself.
   d_an = tf.gather(dist, tf.gather(order, idx, batch_dims=1), batch_dims=1)
-  valid = pos & (num_neg > 0)[:, tf.newaxis]
-  loss = tf.maximum(dist - d_an + margin, 0.0)
-  return _terms(loss, valid, dist, d_an, pos, neg)
+  valid = pairs & (num_neg > 0)[:, tf.newaxis]
+  loss = tf.maximum(d_ap - d_an + margin, 0.0)
+  return _terms(loss, valid, d_ap, d_an, pos, neg)
 
 
 def hardest_negative_terms(dist, pos, neg, margin):
@@ -132,20 +173,21 @@ def batch_all_terms(dist, pos, neg, margin):
   sorted_neg, order, num_neg = _sorted_negatives(dist, neg)
   finite = tf.gather(tf.where(neg, dist, 0.0), order, batch_dims=1)
   prefix = tf.pad(tf.cumsum(finite, axis=1), [[0, 0], [1, 0]])
-  c = tf.searchsorted(sorted_neg, dist + margin, side="left")
+  d_ap, pairs = _positive_pairs(dist, pos)
+  c = _search(sorted_neg, d_ap + margin, side="left")
   d_an_sum = tf.gather(prefix, c, batch_dims=1)
   c = _f32(c)
-  valid = pos & (num_neg > 0)[:, tf.newaxis]
-  hinge_sum = c * (dist + margin) - d_an_sum
+  valid = pairs & (num_neg > 0)[:, tf.newaxis]
+  hinge_sum = c * (d_ap + margin) - d_an_sum
   active = _masked_sum(c, valid)
-  terms = _terms(hinge_sum, valid, dist, d_an_sum, pos, neg,
+  terms = _terms(hinge_sum, valid, d_ap, d_an_sum, pos, neg,
                  active=active, candidates=_masked_sum(
                      tf.broadcast_to(_f32(num_neg)[:, tf.newaxis],
-                                     tf.shape(dist)), valid))
+                                     tf.shape(d_ap)), valid))
   # The mean runs over active triplets, and d(a, n) over their negatives.
   return terms._replace(
       loss_count=tf.where(terms.loss_count > 0, active, 0.0),
-      d_ap_sum=_masked_sum(c * dist, valid), distance_count=active)
+      d_ap_sum=_masked_sum(c * d_ap, valid), distance_count=active)
 
 
 MINERS = {
