@@ -25,8 +25,7 @@ ORACLE_DIR = SHARED / "oracles" / "tfa_triplet"
 CASES = ([c["case"] for c in json.loads((ORACLE_DIR / "index.json").read_text())["cases"]]
          if (ORACLE_DIR / "index.json").exists() else ["<oracles absent>"])
 METRICS = {"squared-L2": "squared_l2", "L2": "l2", "angular": "angular"}
-KINDS = {"semihard": ("semihard", {}), "hard": ("hard", {}),
-         "hard_soft": ("hard_soft", {})}
+KINDS = ("semihard", "hard", "hard_soft")
 TIE_CASES = {"ties_duplicates"}
 
 
