@@ -46,8 +46,8 @@ class FaceEmbedder(keras.Model):
       x = arch.backbone(x, weight_decay)
       x = layers.Dense(embedding_dim, kernel_regularizer=regularizer(
           weight_decay), name="embedding")(x)
-      # Paper §2: the embedding lies on the unit hypersphere; float32 always.
-      x = layers.Activation("linear", dtype="float32", name="to_float32")(x)
+      # Paper §2: the embedding lies on the unit hypersphere. A float32 layer
+      # casts its input, so the norm and the output are float32 under any policy.
       embeddings = layers.UnitNormalization(dtype="float32", name="l2_norm")(x)
     super().__init__(inputs=images, outputs=embeddings,
                      name=name or architecture, **kwargs)
