@@ -1,0 +1,1 @@
+"""tf.data input: record schema, P x K sampler, decode, augmentation, synthetic faces."""
