@@ -19,9 +19,19 @@ setuptools.setup(
         "numpy>=1.26,<3",
         "ml-collections>=1.0,<2",
         "mtcnn>=1.0,<1.1",
+        # TF 2.21 no longer pulls it in; summaries' histogram and projector
+        # plugins, and the UI to read the logs, come from it.
+        "tensorboard>=2.20,<3",
     ],
+    entry_points={"console_scripts": [
+        "facenet-train=facenet_tf.apps.train:run",
+        "facenet-export=facenet_tf.apps.export:run",
+    ]},
     extras_require={
         "eval": EVAL,
-        "test": ["pytest>=8,<10"] + EVAL,
+        # build_tfrecords --runner beam; 2.77 co-installs with TF 2.21 (it
+        # needs protobuf < 7, TF accepts >= 6.31.1).
+        "beam": ["apache-beam>=2.77,<3"],
+        "test": ["pytest>=8,<10", "apache-beam>=2.77,<3"] + EVAL,
     },
 )

@@ -6,13 +6,34 @@ here is followed by BatchNorm, as in the public FaceNet reproductions
 with the paper's AdaGrad at lr 0.05. BatchNorm adds no multiply-adds to the
 paper's count (it folds into the convolution at inference).
 """
+import contextlib
+import contextvars
+
 import keras
 from keras import layers
 import tensorflow as tf
 
+# Whether conv_bn's BatchNorm all-reduces its batch statistics over replicas.
+_SYNC_BATCHNORM = contextvars.ContextVar("sync_batchnorm", default=False)
+
 
 def regularizer(weight_decay):
   return keras.regularizers.L2(weight_decay) if weight_decay else None
+
+
+@contextlib.contextmanager
+def synchronized_batchnorm(enabled):
+  """BatchNorm layers created inside use whole-global-batch statistics.
+
+  Under N replicas each BatchNorm otherwise normalises with its replica's
+  statistics, so a distributed step differs from one device on the same
+  global batch; synchronised, they are equal (tested in test_train_step.py).
+  """
+  token = _SYNC_BATCHNORM.set(bool(enabled))
+  try:
+    yield
+  finally:
+    _SYNC_BATCHNORM.reset(token)
 
 
 def conv_bn(x, filters, kernel, stride=1, weight_decay=0.0, name=None,
@@ -21,7 +42,9 @@ def conv_bn(x, filters, kernel, stride=1, weight_decay=0.0, name=None,
   x = layers.Conv2D(filters, kernel, strides=stride, padding=padding,
                     use_bias=False, kernel_regularizer=regularizer(weight_decay),
                     name=f"{name}_conv")(x)
-  x = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_bn")(x)
+  x = layers.BatchNormalization(epsilon=1e-3,
+                                synchronized=_SYNC_BATCHNORM.get(),
+                                name=f"{name}_bn")(x)
   if activation:
     x = layers.Activation(activation, name=f"{name}_relu")(x)
   return x

@@ -1,0 +1,1 @@
+"""absl apps: parse flags, then call one library function."""

@@ -1,0 +1,61 @@
+"""What every app shares: flag parsing and user errors as exit code 2.
+
+A wrong flag, a missing file or a config that cannot run is the user's to
+fix: it gets one line on stderr naming what is wrong, exit code 2 and no
+traceback. Anything else is a bug and keeps its traceback.
+"""
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from facenet_tf import config as config_lib
+from facenet_tf.training import strategy as strategy_lib
+
+USER_ERRORS = (config_lib.ConfigError, strategy_lib.StrategyError,
+               FileNotFoundError, FileExistsError, NotADirectoryError)
+
+
+def fail(message):
+  program = os.path.basename(sys.argv[0])
+  print(f"{program}: error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def _parse_flags(argv):
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    message = str(e)
+    if "Traceback" in message:
+      # config_flags embeds the traceback of a failing config file's
+      # get_config(); its last line says what is wrong.
+      message = message.strip().splitlines()[-1]
+    fail(f"{message}\nPass --helpfull to see the flags.")
+
+
+def config_value(holder):
+  """The --config ConfigDict; a file that failed to load is a user error."""
+  config = holder.value
+  try:
+    config.keys()  # config_flags defers a load failure to the first access
+  except OSError as e:
+    raise config_lib.ConfigError(
+        f"cannot load --config: {str(e).strip().splitlines()[-1].strip()}"
+    ) from None
+  return config
+
+
+def run(main):
+  """Runs an absl `main(argv)` with the project's error handling."""
+  def guarded(argv):
+    if len(argv) > 1:
+      fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.INFO)
+    try:
+      main(argv)
+    except USER_ERRORS as e:
+      fail(str(e))
+  app.run(guarded, flags_parser=_parse_flags)

@@ -1,0 +1,54 @@
+"""facenet-train: train, evaluate and export one experiment.
+
+    facenet-train --workdir /tmp/facenet_default        # the built-in demo
+    facenet-train --config experiments/<name>.py:arg --workdir DIR \
+        [--strategy default|mirrored|multiworker|tpu] [--num_cpu_devices N] \
+        [--tpu ADDRESS] [--config.train.steps=1000 ...]
+
+Rerunning the same command continues from the last checkpoint. The last
+line printed is one JSON object: verification_accuracy, saved_model,
+workdir, steps, seconds, ...
+"""
+import json
+import os
+
+from absl import flags
+from ml_collections import config_flags
+
+from facenet_tf import config as config_lib
+from facenet_tf.apps import common
+from facenet_tf.training import strategy as strategy_lib
+from facenet_tf.training import train_lib
+
+_DEFAULT_CONFIG = os.path.join(os.path.dirname(config_lib.__file__),
+                               "config.py")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", _DEFAULT_CONFIG,
+    "Experiment config file[:arg]; default: the built-in synthetic-face demo.",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for the run's "
+                               "config, checkpoints, logs and export.",
+                               required=True)
+_STRATEGY = flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES,
+                              "tf.distribute strategy.")
+_NUM_CPU_DEVICES = flags.DEFINE_integer(
+    "num_cpu_devices", 0, "With --strategy=mirrored: split the CPU into this "
+    "many logical devices (testing without GPUs).", lower_bound=0)
+_TPU = flags.DEFINE_string("tpu", "", "With --strategy=tpu: the TPU address.")
+
+
+def main(argv):
+  del argv
+  config = common.config_value(_CONFIG)
+  strategy = strategy_lib.make_strategy(
+      _STRATEGY.value, _NUM_CPU_DEVICES.value, _TPU.value)
+  result = train_lib.train(config, _WORKDIR.value, strategy)
+  print(json.dumps(result), flush=True)
+
+
+def run():
+  common.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,1 @@
+"""Evaluation: verification (LFW protocol), recognition, clustering."""

@@ -1,0 +1,1 @@
+"""Training: the global-mining train step, strategies, optimisers, train_lib."""

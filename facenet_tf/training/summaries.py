@@ -1,0 +1,70 @@
+"""TensorBoard output: training scalars, distance histograms, the projector.
+
+Layout under `<workdir>/tensorboard/`: `train/` (every `log_every` steps),
+`eval/` (verification at the end) and `projector/` (a sample of held-out
+embeddings with identity names as metadata).
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+from tensorboard.plugins import projector
+from tensorboard.plugins.histogram import metadata as histogram_metadata
+
+from facenet_tf.training import trainer as trainer_lib
+
+SCALARS = ("loss", "active_fraction", "mean_d_ap", "mean_d_an",
+           "positive_pairs", "anchors_without_positive",
+           "anchors_without_negative", "regularization_loss",
+           "embedding_norm_mean", "embedding_norm_min", "embedding_norm_max")
+
+
+class TrainSummaries:
+  """Writes one training step's statistics (the train step's logs)."""
+
+  def __init__(self, workdir, metric):
+    root = os.path.join(workdir, "tensorboard")
+    self.train = tf.summary.create_file_writer(os.path.join(root, "train"))
+    self.eval = tf.summary.create_file_writer(os.path.join(root, "eval"))
+    limit = trainer_lib.DISTANCE_RANGE[metric]
+    self._edges = np.linspace(0.0, limit, trainer_lib.HISTOGRAM_BINS + 1)
+
+  def write_train(self, step, logs, learning_rate, images_per_second):
+    with self.train.as_default(step=step):
+      for name in SCALARS:
+        tf.summary.scalar(name, float(logs[name]))
+      tf.summary.scalar("learning_rate", learning_rate)
+      tf.summary.scalar("images_per_second", images_per_second)
+      for name in ("d_ap", "d_an"):
+        self._histogram(f"distance_{name}", np.asarray(logs[f"hist_{name}"]))
+    self.train.flush()
+
+  def _histogram(self, tag, counts):
+    # The train step counts distances into fixed bins (static shapes, any
+    # strategy), so the histogram is written from counts, not raw values.
+    buckets = np.stack([self._edges[:-1], self._edges[1:], counts], axis=1)
+    tf.summary.write(tag, tf.constant(buckets, tf.float64),
+                     metadata=histogram_metadata.create_summary_metadata(
+                         display_name=tag, description="distance counts"))
+
+  def write_eval(self, step, results):
+    with self.eval.as_default(step=step):
+      for name, value in results.items():
+        tf.summary.scalar(name, float(value))
+    self.eval.flush()
+
+
+def write_projector(workdir, embeddings, names):
+  """The embedding projector for `embeddings` [N, D], named by `names`."""
+  logdir = os.path.join(workdir, "tensorboard", "projector")
+  os.makedirs(logdir, exist_ok=True)
+  with open(os.path.join(logdir, "metadata.tsv"), "w") as f:
+    f.writelines(f"{name}\n" for name in names)  # one column: no header row
+  checkpoint = tf.train.Checkpoint(embedding=tf.Variable(embeddings))
+  checkpoint.save(os.path.join(logdir, "embedding.ckpt"))
+  config = projector.ProjectorConfig()
+  entry = config.embeddings.add()
+  entry.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
+  entry.metadata_path = "metadata.tsv"
+  projector.visualize_embeddings(logdir, config)
+  return logdir

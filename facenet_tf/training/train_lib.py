@@ -1,0 +1,154 @@
+"""`train(config, workdir)`: the whole run, called by the app and by tests.
+
+Build the model under the strategy, restore the latest checkpoint if any
+(the step counter and the data continue from it), train with the global-
+mining step, log to TensorBoard, checkpoint, then verify on held-out
+identities, write the projector and export a SavedModel.
+"""
+import json
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from facenet_tf import config as config_lib
+from facenet_tf import export
+from facenet_tf.data import synthetic_faces
+from facenet_tf.data import synthetic_input
+from facenet_tf.evaluation import verification
+from facenet_tf.training import optimizers
+from facenet_tf.training import summaries
+from facenet_tf.training import trainer as trainer_lib
+from facenet_tf.training import workdir as workdir_lib
+
+
+def _image_size(embedder):
+  return embedder.image_size[0]
+
+
+def _make_step(strategy, trainer, jit_compile):
+  step_fn = tf.function(trainer.train_step, jit_compile=jit_compile or None)
+
+  @tf.function
+  def distributed_step(batch):
+    logs = strategy.run(step_fn, args=(batch,))
+    # The step's statistics are global, identical on every replica.
+    return tf.nest.map_structure(
+        lambda v: strategy.experimental_local_results(v)[0], logs)
+
+  return distributed_step
+
+
+def embed(embedder, images, batch_size=256):
+  """Embeddings [N, D] of uint8/float images, in inference mode."""
+  forward = tf.function(lambda x: embedder(x, training=False))
+  return np.concatenate([
+      forward(tf.cast(images[i:i + batch_size], tf.float32)).numpy()
+      for i in range(0, len(images), batch_size)])
+
+
+def evaluate_synthetic(embedder, config):
+  """10-fold verification on held-out synthetic identities (LFW-style)."""
+  s = config.data.synthetic
+  images, labels = synthetic_input.eval_set(s, _image_size(embedder),
+                                            config.seed)
+  emb = embed(embedder, images)
+  first, second, issame, folds = verification.make_pairs(
+      labels, 10, s.eval_pairs_per_fold, seed=config.seed)
+  dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §3.1
+  result = verification.kfold_accuracy(dist, issame, folds)
+  return result, emb, labels
+
+
+def _train_data(config, strategy, image_size, start_step):
+  if config.data.source != "synthetic":
+    raise config_lib.ConfigError(
+        f"data.source {config.data.source!r} is not wired into training yet.")
+  pool = synthetic_input.train_pool(config.data.synthetic, image_size,
+                                    config.seed)
+  fn = synthetic_input.train_dataset_fn(pool, config.data, config.seed,
+                                        start_step, config.train.steps)
+  return iter(strategy.distribute_datasets_from_function(fn))
+
+
+def train(config, workdir, strategy=None):
+  """Trains, evaluates and exports; returns the result dict (results.json)."""
+  started = time.time()
+  config = config_lib.validate(config)
+  strategy = strategy or tf.distribute.get_strategy()
+  workdir_lib.save_config(config, workdir)
+  keras.utils.set_random_seed(config.seed)
+  with strategy.scope():
+    embedder = workdir_lib.build_embedder(config)
+    trainer = trainer_lib.FaceNetTrainer(
+        embedder, mining=config.loss.mining, margin=config.loss.margin,
+        metric=config.loss.metric, mining_scope=config.loss.mining_scope)
+    trainer.compile(optimizer=optimizers.make_optimizer(
+        config.optimizer, config.train.steps, config.model.dtype_policy))
+    # Build the slots now, so a checkpoint restores them instead of deferring.
+    trainer.optimizer.build(trainer.trainable_variables)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False)
+  manager = workdir_lib.checkpoint_manager(
+      workdir, config, embedder=embedder, optimizer=trainer.optimizer,
+      step=step)
+  if manager.latest_checkpoint:
+    manager.checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+    logging.info("Resumed from %s at step %d.", manager.latest_checkpoint,
+                 int(step.numpy()))
+  start_step = int(step.numpy())
+  writer = summaries.TrainSummaries(workdir, config.loss.metric)
+  if start_step < config.train.steps:
+    _loop(config, strategy, trainer, step, manager, writer, start_step)
+  final_step = int(step.numpy())
+  if not (manager.latest_checkpoint or "").endswith(f"-{final_step}"):
+    manager.save(checkpoint_number=final_step)
+  result, emb, labels = evaluate_synthetic(embedder, config)
+  writer.write_eval(final_step, {
+      "verification_accuracy": result["accuracy"],
+      "verification_accuracy_std": result["accuracy_std"]})
+  n = config.train.projector_samples
+  summaries.write_projector(workdir, emb[:n], [
+      synthetic_faces.identity_name(i) for i in labels[:n]])
+  saved_model = None
+  if config.export.enabled:
+    saved_model = export.export_saved_model(
+        embedder, workdir_lib.path(workdir, "saved_model"), overwrite=True)
+  out = {"verification_accuracy": result["accuracy"],
+         "verification_accuracy_std": result["accuracy_std"],
+         "saved_model": saved_model, "workdir": os.path.abspath(workdir),
+         "steps": final_step, "resumed_from_step": start_step,
+         "seconds": round(time.time() - started, 2),
+         "num_replicas": strategy.num_replicas_in_sync}
+  with open(workdir_lib.path(workdir, "results.json"), "w") as f:
+    json.dump(out, f, indent=2)
+  return out
+
+
+def _loop(config, strategy, trainer, step, manager, writer, start_step):
+  t = config.train
+  data = _train_data(config, strategy, _image_size(trainer.embedder),
+                     start_step)
+  train_step = _make_step(strategy, trainer, t.jit_compile)
+  batch_size = config.data.p * config.data.k + config.data.r
+  tick, tick_step = time.time(), start_step
+  for current in range(start_step + 1, t.steps + 1):
+    logs = train_step(next(data))
+    step.assign(current)
+    if current % t.log_every == 0 or current == t.steps:
+      now = time.time()
+      rate = batch_size * (current - tick_step) / max(now - tick, 1e-9)
+      logs = {k: v.numpy() for k, v in logs.items()}
+      lr = optimizers.current_learning_rate(trainer.optimizer)
+      writer.write_train(current, logs, lr, rate)
+      logging.info("step %d/%d loss %.4f active %.3f d_ap %.3f d_an %.3f "
+                   "lr %.4g %.0f img/s", current, t.steps, logs["loss"],
+                   logs["active_fraction"], logs["mean_d_ap"],
+                   logs["mean_d_an"], lr, rate)
+      if not np.isfinite(logs["loss"]):
+        raise FloatingPointError(f"Loss is {logs['loss']} at step {current}.")
+      tick, tick_step = time.time(), current
+    if current % t.checkpoint_every == 0:
+      manager.save(checkpoint_number=current)

@@ -1,0 +1,142 @@
+"""`FaceNetTrainer`: a Keras model whose `train_step` mines over the global batch.
+
+Paper §3.2 mines triplets inside one large mini-batch (~1,800 faces). Under N
+replicas each holds B/N of it, so each replica:
+  1. embeds its own images;
+  2. all-gathers embeddings and labels: every replica sees the global batch;
+  3. mines with its own images as anchors (rows) against the whole batch
+     (columns) - the miners work on an [A, B] distance matrix;
+  4. all-reduces the additive `TripletTerms`, and divides its own loss sum
+     by the global count, so the N replica losses sum to the single-device
+     loss. `all_gather`'s gradient all-reduces the incoming gradient and
+     takes this replica's slice, and the optimizer sums the replicas'
+     gradients: the update equals one device's on the same global batch
+     (checked in tests/test_train_step.py on 2 logical CPUs);
+  5. applies the gradients.
+`mining_scope='replica'` skips step 2 and mines inside each replica's share,
+so the two can be compared. The loss and its statistics come from one pass.
+"""
+import keras
+import tensorflow as tf
+
+from facenet_tf import losses
+
+HISTOGRAM_BINS = 40
+# Distances between unit vectors: squared L2 in [0, 4], L2 and angular in [0, 2].
+DISTANCE_RANGE = {"squared_l2": 4.0, "l2": 2.0, "angular": 2.0}
+
+
+def _replica_context():
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None:
+    raise RuntimeError("train_step must run in a replica context "
+                       "(directly, or inside strategy.run).")
+  return ctx
+
+
+def _all_gather(ctx, x):
+  return ctx.all_gather(x, axis=0) if ctx.num_replicas_in_sync > 1 else x
+
+
+def _histogram(dist, mask, limit):
+  """Counts [HISTOGRAM_BINS] of `dist` where `mask`: O(A*B), XLA-friendly."""
+  bins = tf.histogram_fixed_width_bins(dist, [0.0, limit], HISTOGRAM_BINS)
+  return tf.math.unsorted_segment_sum(tf.cast(mask, tf.float32), bins,
+                                      HISTOGRAM_BINS)
+
+
+@keras.saving.register_keras_serializable(package="facenet_tf")
+class FaceNetTrainer(keras.Model):
+  """Wraps a `FaceEmbedder`; `train_step` takes (images, labels) batches."""
+
+  def __init__(self, embedder, mining="semihard", margin=0.2,
+               metric="squared_l2", mining_scope="global", **kwargs):
+    super().__init__(**kwargs)
+    if mining_scope not in ("global", "replica"):
+      raise ValueError(f"mining_scope must be 'global' or 'replica', got "
+                       f"{mining_scope!r}.")
+    if mining not in losses.MINERS:
+      raise ValueError(f"Unknown mining {mining!r}; expected one of "
+                       f"{sorted(losses.MINERS)}.")
+    losses.distances.check_metric(metric)
+    self.embedder = embedder
+    self.mining, self.margin = mining, margin
+    self.metric, self.mining_scope = metric, mining_scope
+    # The same layers, also returning the pre-normalisation embedding, whose
+    # norm TensorBoard shows (the L2-normalised one is 1 by construction).
+    self._heads = keras.Model(
+        embedder.input,
+        [embedder.get_layer("embedding").output, embedder.outputs[0]])
+
+  def call(self, images, training=False):
+    return self.embedder(images, training=training)
+
+  def _gather(self, ctx, x):
+    return _all_gather(ctx, x) if self.mining_scope == "global" else x
+
+  def mine(self, labels, embeddings):
+    """Local `TripletTerms` and distance histograms for this replica's anchors."""
+    ctx = _replica_context()
+    labels = tf.reshape(labels, [-1])
+    keys, key_labels = self._gather(ctx, embeddings), self._gather(ctx, labels)
+    local = tf.shape(labels)[0]
+    offset = (ctx.replica_id_in_sync_group * local
+              if self.mining_scope == "global" else 0)
+    # Anchor i of this replica is column offset + i of the gathered batch.
+    same_item = tf.equal(tf.range(local)[:, None] + offset,
+                         tf.range(tf.shape(key_labels)[0])[None, :])
+    dist = losses.distance_matrix(embeddings, keys, self.metric, same_item)
+    pos, neg = losses.label_masks(labels, key_labels, same_item)
+    terms = losses.MINERS[self.mining](dist, pos, neg, self.margin)
+    limit = DISTANCE_RANGE[self.metric]
+    hist = {"d_ap": _histogram(dist, pos, limit),
+            "d_an": _histogram(dist, neg, limit)}
+    return terms, hist
+
+  def train_step(self, data):
+    images, labels = data
+    ctx = _replica_context()
+    with tf.GradientTape() as tape:
+      raw, embeddings = self._heads(images, training=True)
+      terms, hist = self.mine(labels, embeddings)
+      totals = losses.TripletTerms(*tf.nest.map_structure(
+          tf.stop_gradient, ctx.all_reduce("sum", list(terms))))
+      # This replica's share of the global mean: the N shares sum to it.
+      loss = tf.math.divide_no_nan(terms.loss_sum, totals.loss_count)
+      # Weight decay is counted once over the replicas, not N times.
+      reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
+             if self.embedder.losses else tf.constant(0.0))
+      scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
+    variables = self.trainable_variables
+    grads = tape.gradient(scaled, variables)
+    self.optimizer.apply(grads, variables)
+    return self._logs(ctx, totals, hist, raw, reg)
+
+  def _logs(self, ctx, totals, hist, raw, reg):
+    """Global statistics: identical on every replica."""
+    _, stats = losses.summarize(totals)
+    norms = _all_gather(ctx, tf.norm(tf.cast(raw, tf.float32), axis=1))
+    stats.update({
+        "regularization_loss": ctx.all_reduce("sum", tf.cast(reg, tf.float32)),
+        "embedding_norm_mean": tf.reduce_mean(norms),
+        "embedding_norm_min": tf.reduce_min(norms),
+        "embedding_norm_max": tf.reduce_max(norms),
+        "hist_d_ap": ctx.all_reduce("sum", hist["d_ap"]),
+        "hist_d_an": ctx.all_reduce("sum", hist["d_an"]),
+    })
+    return stats
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({
+        "embedder": keras.saving.serialize_keras_object(self.embedder),
+        "mining": self.mining, "margin": self.margin, "metric": self.metric,
+        "mining_scope": self.mining_scope})
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    config["embedder"] = keras.saving.deserialize_keras_object(
+        config["embedder"])
+    return cls(**config)

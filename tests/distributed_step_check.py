@@ -1,0 +1,71 @@
+"""Run as a script: one train step under three set-ups from the same weights.
+
+Splits the CPU into 2 logical devices (only possible before TensorFlow
+initialises, hence a separate process), then on one fixed global batch of
+P=4 identities x K=4 images (an identity's own random pattern plus noise, so
+its embeddings cluster and no semi-hard choice hangs on a float rounding
+tie between near-equal distances) takes one AdaGrad step with:
+  default   tf.distribute's default strategy, the whole batch on one device;
+  global    MirroredStrategy, 2 replicas of 8 images, mining_scope='global';
+  replica   the same, mining_scope='replica'.
+Prints one JSON line: the max |weight difference| of global and replica vs
+default, and how far default moved the weights from their start.
+"""
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from facenet_tf.training import strategy as strategy_lib
+
+DEVICES = strategy_lib.split_cpu(2)
+
+import keras  # noqa: E402  (after the CPU split)
+
+from facenet_tf import models  # noqa: E402
+from facenet_tf.training import trainer as trainer_lib  # noqa: E402
+
+P, K = 4, 4
+
+
+def one_step(strategy, scope, images, labels, initial):
+  with strategy.scope():
+    embedder = models.build("tiny", sync_batchnorm=True)
+    trainer = trainer_lib.FaceNetTrainer(embedder, mining_scope=scope)
+    trainer.compile(optimizer=keras.optimizers.Adagrad(0.05))
+    trainer.optimizer.build(trainer.trainable_variables)
+  embedder.set_weights(initial)
+  n = strategy.num_replicas_in_sync
+  rows = len(images) // n
+
+  def replica_slice(ctx):
+    i = ctx.replica_id_in_sync_group
+    return images[i * rows:(i + 1) * rows], labels[i * rows:(i + 1) * rows]
+
+  batch = strategy.experimental_distribute_values_from_function(replica_slice)
+  tf.function(lambda b: strategy.run(trainer.train_step, args=(b,)))(batch)
+  return embedder.get_weights()
+
+
+def main():
+  rng = np.random.default_rng(0)
+  labels = np.repeat(np.arange(P), K).astype(np.int32)
+  patterns = rng.uniform(0, 255, (P, 64, 64, 3))
+  noise = rng.normal(0, 20, (P * K, 64, 64, 3))
+  images = np.clip(patterns[labels] + noise, 0, 255).astype(np.float32)
+  keras.utils.set_random_seed(0)
+  initial = models.build("tiny", sync_batchnorm=True).get_weights()
+  default = one_step(tf.distribute.get_strategy(), "global", images, labels,
+                     initial)
+  mirrored = tf.distribute.MirroredStrategy(DEVICES)
+  results = {"moved": max(float(np.max(np.abs(a - b)))
+                          for a, b in zip(default, initial))}
+  for scope in ("global", "replica"):
+    weights = one_step(mirrored, scope, images, labels, initial)
+    results[scope] = max(float(np.max(np.abs(a - b)))
+                         for a, b in zip(default, weights))
+  print(json.dumps(results))
+
+
+if __name__ == "__main__":
+  main()

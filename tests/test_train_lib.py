@@ -1,0 +1,135 @@
+"""train_lib and the apps: a smoke run, TensorBoard, resume, SIGKILL, errors."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+from facenet_tf import config as config_lib
+from facenet_tf.training import train_lib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SMOKE = f"{ROOT / 'facenet_tf' / 'config.py'}:smoke"
+
+
+def _app(*args, timeout=300):
+  return subprocess.run([sys.executable, "-m", "facenet_tf.apps.train", *args],
+                        cwd=ROOT, capture_output=True, text=True,
+                        timeout=timeout)
+
+
+def _scalar_tags(logdir):
+  tags = {}
+  for path in pathlib.Path(logdir).glob("events.out.tfevents.*"):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      for value in event.summary.value:
+        tags.setdefault(value.tag, []).append(event.step)
+  return tags
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("smoke")
+  return train_lib.train(config_lib.get_config("smoke"), str(workdir)), workdir
+
+
+@pytest.mark.integration
+def test_smoke_run_writes_everything(smoke_run):
+  result, workdir = smoke_run
+  assert result["steps"] == 20 and result["resumed_from_step"] == 0
+  assert 0.0 <= result["verification_accuracy"] <= 1.0
+  assert result["saved_model"] == str(workdir / "saved_model")
+  assert (workdir / "saved_model" / "saved_model.pb").exists()
+  saved = json.loads((workdir / "config.json").read_text())
+  assert saved["model"]["name"] == "tiny" and saved["train"]["steps"] == 20
+  assert json.loads((workdir / "results.json").read_text()) == result
+  assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith(
+      "ckpt-20")
+
+
+@pytest.mark.integration
+def test_tensorboard_scalars_histograms_and_projector(smoke_run):
+  """Issue #4 Must show 5: the event files hold the scalars, every log_every."""
+  _, workdir = smoke_run
+  train = _scalar_tags(workdir / "tensorboard" / "train")
+  for tag in ("loss", "active_fraction", "mean_d_ap", "mean_d_an",
+              "embedding_norm_mean", "learning_rate", "images_per_second",
+              "distance_d_ap", "distance_d_an"):
+    assert train.get(tag) == [5, 10, 15, 20], (tag, train.get(tag))
+  assert _scalar_tags(workdir / "tensorboard" / "eval")[
+      "verification_accuracy"] == [20]
+  projector = workdir / "tensorboard" / "projector"
+  names = (projector / "metadata.tsv").read_text().splitlines()
+  assert len(names) == 40 and names[0].startswith("synthetic_")
+  assert "metadata.tsv" in (projector / "projector_config.pbtxt").read_text()
+
+
+@pytest.mark.integration
+def test_longer_run_continues_and_other_config_is_refused(smoke_run, tmp_path):
+  result, workdir = smoke_run
+  config = config_lib.get_config("smoke")
+  config.train.steps = 25
+  more = train_lib.train(config, str(workdir))
+  assert (more["resumed_from_step"], more["steps"]) == (20, 25)
+  config.loss.margin = 0.5
+  with pytest.raises(config_lib.ConfigError, match="loss.margin"):
+    train_lib.train(config, str(workdir))
+
+
+@pytest.mark.integration
+def test_sigkill_mid_run_then_same_command_resumes(tmp_path):
+  """Issue #4 Must show 2: kill -9 after the first checkpoint, rerun."""
+  workdir = tmp_path / "run"
+  args = ["--workdir", str(workdir), f"--config={SMOKE}",
+          "--config.train.steps=600", "--config.train.checkpoint_every=20",
+          "--config.train.log_every=20"]
+  proc = subprocess.Popen([sys.executable, "-m", "facenet_tf.apps.train",
+                           *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  deadline = time.time() + 240
+  while not list(workdir.glob("checkpoints/ckpt-*.index")):
+    assert proc.poll() is None, "training ended before its first checkpoint"
+    assert time.time() < deadline, "no checkpoint within 240 s"
+    time.sleep(0.05)
+  os.kill(proc.pid, signal.SIGKILL)
+  proc.wait()
+  assert proc.returncode == -signal.SIGKILL
+  assert not (workdir / "results.json").exists()
+  out = _app(*args)
+  assert out.returncode == 0, out.stderr[-3000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  assert result["steps"] == 600
+  assert 20 <= result["resumed_from_step"] < 600
+  assert result["resumed_from_step"] % 20 == 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("args, message", [
+    (["--config=missing_experiment.py"], "missing_experiment.py"),
+    (["--config.model.name=nn9"], "Unknown model 'nn9'"),
+    (["--strategy=gpus"], "--strategy=gpus"),
+    (["--config.data.p=1"], "at least 2 identities x 2 images"),
+])
+def test_bad_flags_exit_2_without_traceback(args, message, tmp_path):
+  """Issue #4 Must show 7: one clear line on stderr, exit code 2."""
+  out = _app("--workdir", str(tmp_path / "w"), *args, timeout=120)
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert message in out.stderr
+  assert "Traceback" not in out.stderr
+  assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.unit
+def test_config_refuses_batches_below_two_by_two():
+  config = config_lib.get_config()
+  for p, k in ((1, 8), (32, 1)):
+    config.data.p, config.data.k = p, k
+    with pytest.raises(config_lib.ConfigError, match="2 identities x 2"):
+      config_lib.validate(config)
+  with pytest.raises(config_lib.ConfigError, match="smoke"):
+    config_lib.get_config("tiny_batch")
