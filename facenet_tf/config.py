@@ -69,7 +69,7 @@ def get_config(arg=None):
   c.optimizer.decay_rate = 0.1           # exponential: factor per decay_steps
   c.optimizer.decay_steps = 0            # exponential; 0 = train.steps
   c.optimizer.boundaries = ()            # piecewise: steps where lr drops
-  c.optimizer.values = ()                # piecewise: len(boundaries) + 1 lrs
+  c.optimizer.learning_rates = ()                # piecewise: len(boundaries) + 1 lrs
 
   c.train = ml_collections.ConfigDict()
   c.train.steps = 600
@@ -129,10 +129,10 @@ def validate(c):
   _check(c.optimizer.warmup_steps == 0 or c.optimizer.schedule == "cosine",
          "optimizer.warmup_steps works with the 'cosine' schedule only.")
   if c.optimizer.schedule == "piecewise":
-    _check(len(c.optimizer.boundaries) >= 1 and len(c.optimizer.values) ==
+    _check(len(c.optimizer.boundaries) >= 1 and len(c.optimizer.learning_rates) ==
            len(c.optimizer.boundaries) + 1,
            "A piecewise schedule needs optimizer.boundaries and "
-           "len(boundaries) + 1 optimizer.values.")
+           "len(boundaries) + 1 optimizer.learning_rates.")
   _check(c.train.steps >= 1, f"train.steps must be >= 1, got {c.train.steps}.")
   _check(c.train.log_every >= 1 and c.train.checkpoint_every >= 1,
          "train.log_every and train.checkpoint_every must be >= 1.")

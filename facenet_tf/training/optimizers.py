@@ -15,7 +15,7 @@ def learning_rate(c, total_steps):
         lr, c.decay_steps or total_steps, c.decay_rate)
   if c.schedule == "piecewise":
     return keras.optimizers.schedules.PiecewiseConstantDecay(
-        list(c.boundaries), list(c.values))
+        list(c.boundaries), list(c.learning_rates))
   return lr
 
 

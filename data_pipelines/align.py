@@ -1,0 +1,251 @@
+r"""MTCNN face alignment: `D/<identity>/<img>` -> `O/<identity>/<img>.png`.
+
+    python -m data_pipelines.align --input_dir D --output_dir O \
+        [--image_size 182] [--margin 44] [--no_face skip|center_crop] \
+        [--multiple_faces central|largest] [--min_confidence 0.9] \
+        [--format png|jpeg] [--num_workers W] [--batch_size 8]
+
+Crops follow davidsandberg/facenet's align_dataset_mtcnn (see
+`align_geometry`). Resumable: a crop already under its final name is skipped;
+files that gave no crop before (no face, undecodable, failed) are retried,
+because their outcome depends on the flags, and they are few. Writes
+`O/align_summary.json` (counts, lists of the files without a crop, timing;
+rewritten each run) and appends one JSON line per processed image to
+`O/align_log.jsonl` (status, box, confidence, crop, error).
+"""
+import argparse
+import dataclasses
+import datetime
+import json
+import multiprocessing
+import os
+import pathlib
+import sys
+import time
+
+from data_pipelines import align_geometry
+from data_pipelines import align_worker
+from data_pipelines.align_worker import AlignOptions
+
+SUMMARY_NAME = "align_summary.json"
+LOG_NAME = "align_log.jsonl"
+# Options that change what a crop looks like: a resumed run must match them,
+# or the output tree would mix two kinds of crop.
+_CROP_FIELDS = ("image_size", "margin", "multiple_faces", "min_confidence",
+                "image_format")
+_PROGRESS_SECONDS = 30
+
+
+def usable_cpus():
+  """CPUs this process may run on (the container's share, not the host's)."""
+  return len(os.sched_getaffinity(0))
+
+
+def check_arguments(input_dir, output_dir, options, num_workers):
+  """Raises ValueError with a message for the user if the job cannot run."""
+  options.validate()
+  if num_workers < 1:
+    raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+  input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
+  if not input_dir.is_dir():
+    raise ValueError(f"input_dir {input_dir} is not a directory")
+  if output_dir.exists() and not output_dir.is_dir():
+    raise ValueError(f"output_dir {output_dir} is not a directory")
+  inside = input_dir.resolve()
+  if output_dir.resolve() == inside or inside in output_dir.resolve().parents:
+    raise ValueError(f"output_dir {output_dir} must not be inside input_dir")
+  summary_path = output_dir / SUMMARY_NAME
+  if summary_path.exists():
+    before = json.loads(summary_path.read_text())["options"]
+    changed = [f for f in _CROP_FIELDS
+               if before.get(f) != getattr(options, f)]
+    if changed:
+      raise ValueError(f"{output_dir} holds crops made with other {changed} "
+                       f"({ {f: before.get(f) for f in changed} }): use a new "
+                       "output_dir or the same options")
+
+
+def plan(input_dir, output_dir, options):
+  """Lists the work: which files to align and which are already done.
+
+  Returns:
+    `(tasks, done, collisions)`: `(relative input, relative output)` pairs to
+    align; the number whose output exists; log records for inputs whose
+    output name another input already takes (`a.jpg` and `a.png`).
+  """
+  tasks, collisions, taken, done = [], [], {}, 0
+  for root, dirs, files in os.walk(input_dir):
+    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    for name in sorted(f for f in files if not f.startswith(".")):
+      relative = (pathlib.Path(root) / name).relative_to(input_dir).as_posix()
+      output = pathlib.PurePosixPath(relative).with_suffix(options.suffix)
+      output = output.as_posix()
+      if output in taken:
+        collisions.append({"path": relative, "status": "failed",
+                           "error": f"output {output} is {taken[output]}'s"})
+        continue
+      taken[output] = relative
+      if (output_dir / output).exists():
+        done += 1
+      else:
+        tasks.append((relative, output))
+  return tasks, done, collisions
+
+
+def align_dataset(input_dir, output_dir, options=AlignOptions(),
+                  num_workers=1):
+  """Aligns every image under `input_dir` into the same tree in `output_dir`.
+
+  Args:
+    input_dir: root of `<identity>/<image>` files (any depth, any format
+      Pillow reads; hidden files are ignored).
+    output_dir: where crops, the summary and the log go; created if needed.
+    options: an `AlignOptions`.
+    num_workers: processes, each with its own MTCNN; 1 runs in this process.
+
+  Returns:
+    The summary dict also written to `output_dir/align_summary.json`.
+
+  Raises:
+    ValueError: as `check_arguments`.
+  """
+  check_arguments(input_dir, output_dir, options, num_workers)
+  start = time.perf_counter()
+  input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
+  output_dir.mkdir(parents=True, exist_ok=True)
+  for stale in output_dir.rglob(f".*{align_worker.TEMP_SUFFIX}"):
+    stale.unlink()  # left by a killed run
+  tasks, done, collisions = plan(input_dir, output_dir, options)
+  summary = _new_summary(input_dir, output_dir, options, num_workers, done)
+  _write_json(output_dir / SUMMARY_NAME, summary)
+  batches = [tasks[i:i + options.batch_size]
+             for i in range(0, len(tasks), options.batch_size)]
+  with open(output_dir / LOG_NAME, "a", encoding="utf-8") as log:
+    _record(summary, log, collisions)
+    next_report = time.perf_counter() + _PROGRESS_SECONDS
+    for records in _run_batches(batches, input_dir, output_dir, options,
+                                num_workers):
+      _record(summary, log, records)
+      if time.perf_counter() > next_report:
+        next_report += _PROGRESS_SECONDS
+        processed = summary["counts"]["processed"]
+        print(f"align: {processed}/{len(tasks)} images, "
+              f"{processed / (time.perf_counter() - start):.1f} images/s",
+              file=sys.stderr, flush=True)
+  seconds = time.perf_counter() - start
+  summary.update(finished=True, seconds=round(seconds, 2),
+                 images_per_second=round(
+                     summary["counts"]["processed"] / seconds, 2))
+  _write_json(output_dir / SUMMARY_NAME, summary)
+  return summary
+
+
+def _run_batches(batches, input_dir, output_dir, options, num_workers):
+  """Yields each batch's records, in this process or from a pool."""
+  threads = max(1, usable_cpus() // num_workers)
+  job = (str(input_dir), str(output_dir), options, threads)
+  if num_workers == 1:
+    align_worker.init_worker(*job)
+    yield from map(align_worker.align_batch, batches)
+    return
+  # spawn, not fork: TensorFlow's runtime threads do not survive a fork.
+  context = multiprocessing.get_context("spawn")
+  with context.Pool(num_workers, align_worker.init_worker, job) as pool:
+    yield from pool.imap_unordered(align_worker.align_batch, batches)
+
+
+def _new_summary(input_dir, output_dir, options, num_workers, done):
+  counts = dict.fromkeys(
+      ("processed", "aligned", "no_face", "center_cropped", "undecodable",
+       "failed", "multiple_faces"), 0)
+  counts["skipped_done"] = done
+  return {"input_dir": str(input_dir), "output_dir": str(output_dir),
+          "options": dataclasses.asdict(options), "num_workers": num_workers,
+          "started": datetime.datetime.now().isoformat(timespec="seconds"),
+          "finished": False, "counts": counts, "seconds": None,
+          "images_per_second": None, "no_face_files": [],
+          "undecodable_files": [], "failed_files": [], "log": LOG_NAME}
+
+
+def _record(summary, log, records):
+  """Counts `records` into `summary` and appends them to the log."""
+  counts = summary["counts"]
+  for record in records:
+    counts["processed"] += 1
+    status = record["status"]
+    if status == "aligned":
+      counts["aligned"] += 1
+    elif status in ("no_face", "center_crop"):
+      counts["no_face"] += 1
+      counts["center_cropped"] += status == "center_crop"
+      summary["no_face_files"].append(record["path"])
+    else:
+      counts[status] += 1
+      summary[f"{status}_files"].append(
+          {"path": record["path"], "error": record["error"]})
+    counts["multiple_faces"] += record.get("faces", 0) > 1
+    log.write(json.dumps({"run": summary["started"], **record}) + "\n")
+  log.flush()
+
+
+def _write_json(path, value):
+  temporary = path.with_name(f".{path.name}{align_worker.TEMP_SUFFIX}")
+  temporary.write_text(json.dumps(value, indent=1) + "\n")
+  os.replace(temporary, path)
+
+
+def _parse_args(argv):
+  parser = argparse.ArgumentParser(
+      prog="python -m data_pipelines.align",
+      description="Detect, crop and resize faces with MTCNN (davidsandberg "
+                  "conventions); resumable, multi-process.")
+  parser.add_argument("--input_dir", required=True,
+                      help="tree of <identity>/<image> files")
+  parser.add_argument("--output_dir", required=True, help="same tree, crops")
+  defaults = AlignOptions()
+  parser.add_argument("--image_size", type=int, default=defaults.image_size,
+                      help="side of the square crop written")
+  parser.add_argument("--margin", type=int, default=defaults.margin,
+                      help="pixels added around the box, half on each side")
+  parser.add_argument("--no_face", choices=align_worker.NO_FACE_MODES,
+                      default=defaults.no_face,
+                      help="skip: list it, write nothing; center_crop: "
+                           "write the central square")
+  parser.add_argument("--multiple_faces",
+                      choices=align_geometry.MULTIPLE_FACE_POLICIES,
+                      default=defaults.multiple_faces,
+                      help="central: davidsandberg's area minus 2x squared "
+                           "centre offset; largest: largest box")
+  parser.add_argument("--min_confidence", type=float,
+                      default=defaults.min_confidence,
+                      help="detections below count as no face")
+  parser.add_argument("--format", dest="image_format",
+                      choices=tuple(align_worker.IMAGE_FORMATS),
+                      default=defaults.image_format)
+  parser.add_argument("--num_workers", type=int, default=usable_cpus(),
+                      help="processes (default: usable CPUs)")
+  parser.add_argument("--batch_size", type=int, default=defaults.batch_size,
+                      help="same-sized images per MTCNN call")
+  args = parser.parse_args(argv)
+  option_names = [f.name for f in dataclasses.fields(AlignOptions)]
+  options = AlignOptions(**{name: getattr(args, name) for name in option_names})
+  try:
+    check_arguments(args.input_dir, args.output_dir, options, args.num_workers)
+  except ValueError as error:
+    parser.error(str(error))  # exit code 2, usage, no traceback
+  return args, options
+
+
+def main(argv=None):
+  """Command-line entry point; returns the exit code."""
+  args, options = _parse_args(argv)
+  summary = align_dataset(args.input_dir, args.output_dir, options,
+                          args.num_workers)
+  print(json.dumps({key: summary[key] for key in
+                    ("counts", "seconds", "images_per_second")}, indent=1))
+  print(f"summary: {pathlib.Path(args.output_dir) / SUMMARY_NAME}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

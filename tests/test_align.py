@@ -1,0 +1,242 @@
+"""MTCNN alignment: geometry, planning, flags, and real runs on LFW images."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from data_pipelines import align
+from data_pipelines import align_geometry
+from data_pipelines.align_worker import AlignOptions
+from tests.conftest import shared_path
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# Two images each of three people whose photos hold one face (checked once).
+LFW_FILES = [f"{name}/{name}_000{i}.jpg"
+             for name in ("Aaron_Peirsol", "Adam_Sandler", "Al_Gore")
+             for i in (1, 2)]
+EXTRA_FILES = ["Grey/grey.pgm", "Blank/blank.png", "Broken/broken.jpg",
+               "Group/two_faces.png"]
+ALIGNED = [*LFW_FILES, "Grey/grey.pgm", "Group/two_faces.png"]
+
+
+def _png(relative):
+  return str(pathlib.PurePosixPath(relative).with_suffix(".png"))
+
+
+def _written(output_dir):
+  """Relative paths of the crops under output_dir (not summary or log)."""
+  return sorted(p.relative_to(output_dir).as_posix()
+                for p in output_dir.rglob("*") if p.is_file() and
+                p.name not in (align.SUMMARY_NAME, align.LOG_NAME))
+
+
+def _log(output_dir):
+  lines = (output_dir / align.LOG_NAME).read_text().splitlines()
+  return {record["path"]: record for record in map(json.loads, lines)}
+
+
+def _box_centre(record):
+  x1, y1, x2, y2 = record["box"]
+  return (x1 + x2) / 2, (y1 + y2) / 2
+
+
+@pytest.fixture(scope="module")
+def input_tree(tmp_path_factory):
+  """6 LFW photos, a grey PGM, a blank, an undecodable file, a 2-face image."""
+  lfw = shared_path("data", "lfw", "images")
+  root = tmp_path_factory.mktemp("align") / "input"
+  for relative in LFW_FILES:
+    (root / relative).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lfw / relative, root / relative)
+  for relative in EXTRA_FILES:
+    (root / relative).parent.mkdir(parents=True)
+  Image.open(lfw / "Aaron_Sorkin/Aaron_Sorkin_0001.jpg").convert("L").save(
+      root / "Grey/grey.pgm")
+  Image.new("RGB", (200, 150), (128, 128, 128)).save(root / "Blank/blank.png")
+  (root / "Broken/broken.jpg").write_text("not a JPEG")
+  # A large face at the left edge and a small one at the centre (301, 200):
+  # "largest" and "central" must disagree.
+  group = Image.new("RGB", (600, 400), (90, 90, 90))
+  group.paste(Image.open(lfw / "Abdullah_Gul/Abdullah_Gul_0001.jpg"), (0, 75))
+  small = Image.open(lfw / "Al_Pacino/Al_Pacino_0001.jpg").resize((125, 125))
+  group.paste(small, (238, 138))
+  group.save(root / "Group/two_faces.png")
+  return root
+
+
+@pytest.fixture(scope="module")
+def first_run(input_tree):
+  output_dir = input_tree.parent / "output"
+  summary = align.align_dataset(input_tree, output_dir, AlignOptions())
+  return output_dir, summary
+
+
+@pytest.mark.unit
+def test_choose_face_largest_and_central():
+  big_at_edge = [0, 100, 200, 300]     # area 40000, centre (100, 200)
+  small_central = [270, 170, 330, 230]  # area 3600, centre (300, 200)
+  boxes = np.array([big_at_edge, small_central], np.float64)
+  assert align_geometry.choose_face(boxes, (400, 600), "largest") == 0
+  assert align_geometry.choose_face(boxes, (400, 600), "central") == 1
+  with pytest.raises(ValueError, match="multiple_faces"):
+    align_geometry.choose_face(boxes, (400, 600), "first")
+
+
+@pytest.mark.unit
+def test_margin_crop_is_half_margin_per_side_clipped_to_image():
+  assert align_geometry.margin_crop_box([50.7, 60.2, 150.5, 170.9], 44,
+                                        (250, 250)) == (28, 38, 172, 192)
+  assert align_geometry.margin_crop_box([-5, 10, 240, 249], 44,
+                                        (250, 240)) == (0, 0, 240, 250)
+  assert align_geometry.center_crop_box((100, 160, 3)) == (30, 0, 130, 100)
+
+
+@pytest.mark.unit
+def test_plan_mirrors_tree_counts_done_and_reports_collisions(tmp_path):
+  for relative in ("a/x.jpg", "a/x.png", "b/y.pgm", "b/.hidden", "c/z.jpg"):
+    (tmp_path / "in" / relative).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "in" / relative).write_bytes(b"")
+  (tmp_path / "out" / "c").mkdir(parents=True)
+  (tmp_path / "out" / "c" / "z.png").write_bytes(b"")
+  tasks, done, collisions = align.plan(tmp_path / "in", tmp_path / "out",
+                                       AlignOptions())
+  assert tasks == [("a/x.jpg", "a/x.png"), ("b/y.pgm", "b/y.png")]
+  assert done == 1
+  assert [c["path"] for c in collisions] == ["a/x.png"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("flags, message", [
+    (["--input_dir", "/nonexistent"], "is not a directory"),
+    (["--no_face", "drop"], "invalid choice"),
+    (["--multiple_faces", "first"], "invalid choice"),
+    (["--image_size", "0"], "image_size must be >= 1"),
+    (["--margin", "-2"], "margin must be >= 0"),
+    (["--image_size", "big"], "invalid int value"),
+    (["--min_confidence", "1.5"], "min_confidence"),
+    (["--num_workers", "0"], "num_workers"),
+])
+def test_bad_flags_exit_2_with_a_message(tmp_path, capsys, flags, message):
+  argv = ["--input_dir", str(tmp_path), "--output_dir", str(tmp_path / "o")]
+  with pytest.raises(SystemExit) as exit_info:
+    align.main(argv + flags)  # argparse keeps the last of repeated flags
+  assert exit_info.value.code == 2
+  stderr = capsys.readouterr().err
+  assert message in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.unit
+def test_output_inside_input_is_refused(tmp_path):
+  with pytest.raises(ValueError, match="inside input_dir"):
+    align.check_arguments(tmp_path, tmp_path / "aligned", AlignOptions(), 1)
+
+
+@pytest.mark.integration
+def test_first_run_counts_and_lists(first_run):
+  output_dir, summary = first_run
+  assert summary["counts"] == {
+      "processed": 10, "aligned": 8, "no_face": 1, "center_cropped": 0,
+      "undecodable": 1, "failed": 0, "multiple_faces": 1, "skipped_done": 0}
+  assert summary["no_face_files"] == ["Blank/blank.png"]
+  [undecodable] = summary["undecodable_files"]
+  assert undecodable["path"] == "Broken/broken.jpg"
+  assert "UnidentifiedImageError" in undecodable["error"]
+  assert summary["finished"] and summary["images_per_second"] > 0
+  on_disk = json.loads((output_dir / align.SUMMARY_NAME).read_text())
+  assert on_disk["counts"] == summary["counts"]
+
+
+@pytest.mark.integration
+def test_crops_mirror_the_tree_at_image_size(first_run):
+  output_dir, _ = first_run
+  assert _written(output_dir) == sorted(map(_png, ALIGNED))
+  for relative in _written(output_dir):
+    with Image.open(output_dir / relative) as crop:
+      assert (crop.size, crop.mode) == ((182, 182), "RGB")
+
+
+@pytest.mark.integration
+def test_boxes_hold_the_centred_lfw_face_and_the_central_group_face(first_run):
+  log = _log(first_run[0])
+  for relative in [*LFW_FILES, "Grey/grey.pgm"]:  # deep-funneled: centred
+    record = log[relative]
+    assert record["confidence"] >= 0.9 and record["faces"] == 1
+    assert np.hypot(*np.subtract(_box_centre(record), 125)) < 30, record
+  group = log["Group/two_faces.png"]
+  assert group["faces"] == 2
+  assert np.hypot(*np.subtract(_box_centre(group), (301, 200))) < 15, group
+
+
+@pytest.mark.integration
+def test_rerun_resumes_then_center_crop_writes_the_blank(first_run, tmp_path):
+  output_dir = tmp_path / "output"
+  shutil.copytree(first_run[0], output_dir)
+  stale = output_dir / "Blank" / f".blank.png{align.align_worker.TEMP_SUFFIX}"
+  stale.parent.mkdir()
+  stale.write_bytes(b"half a file")
+  input_dir = first_run[0].parent / "input"
+  summary = align.align_dataset(input_dir, output_dir, AlignOptions())
+  counts = summary["counts"]
+  # Files without a crop (blank, broken) are retried; the rest are done.
+  assert (counts["skipped_done"], counts["processed"], counts["aligned"],
+          counts["no_face"], counts["undecodable"]) == (8, 2, 0, 1, 1)
+  assert not stale.exists()
+  summary = align.align_dataset(input_dir, output_dir,
+                                AlignOptions(no_face="center_crop"))
+  assert summary["counts"]["center_cropped"] == 1
+  assert summary["no_face_files"] == ["Blank/blank.png"]
+  with Image.open(output_dir / "Blank/blank.png") as crop:
+    assert crop.size == (182, 182)
+  with pytest.raises(ValueError, match="image_size"):
+    align.align_dataset(input_dir, output_dir, AlignOptions(image_size=160))
+
+
+@pytest.mark.integration
+def test_largest_keeps_the_big_edge_face(input_tree, tmp_path):
+  group_only = tmp_path / "input" / "Group"
+  shutil.copytree(input_tree / "Group", group_only)
+  align.align_dataset(group_only.parent, tmp_path / "output",
+                      AlignOptions(multiple_faces="largest"))
+  record = _log(tmp_path / "output")["Group/two_faces.png"]
+  assert np.hypot(*np.subtract(_box_centre(record), (136, 203))) < 15, record
+
+
+@pytest.mark.integration
+def test_cli_two_workers_jpeg(input_tree, tmp_path):
+  output_dir = tmp_path / "output"
+  result = subprocess.run(
+      [sys.executable, "-m", "data_pipelines.align", "--input_dir",
+       str(input_tree), "--output_dir", str(output_dir), "--num_workers", "2",
+       "--format", "jpeg"],
+      cwd=REPO, capture_output=True, text=True, timeout=300,
+      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  printed = json.loads(result.stdout[:result.stdout.rindex("}") + 1])
+  assert (printed["counts"]["aligned"], printed["counts"]["no_face"],
+          printed["counts"]["undecodable"]) == (8, 1, 1)
+  expected = sorted(str(pathlib.PurePosixPath(p).with_suffix(".jpg"))
+                    for p in ALIGNED)
+  assert _written(output_dir) == expected
+  with Image.open(output_dir / expected[0]) as crop:
+    assert (crop.format, crop.size) == ("JPEG", (182, 182))
+
+
+@pytest.mark.slow
+def test_first_500_lfw_images_two_workers(tmp_path):
+  lfw = shared_path("data", "lfw", "images")
+  files = sorted(p.relative_to(lfw) for p in lfw.glob("*/*.jpg"))[:500]
+  for relative in files:
+    (tmp_path / "input" / relative).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(lfw / relative, tmp_path / "input" / relative)
+  summary = align.align_dataset(tmp_path / "input", tmp_path / "output",
+                                AlignOptions(), num_workers=2)
+  assert summary["counts"]["processed"] == 500
+  assert summary["counts"]["no_face"] <= 5  # measured: 0
+  for record in _log(tmp_path / "output").values():
+    assert np.hypot(*np.subtract(_box_centre(record), 125)) < 40, record
