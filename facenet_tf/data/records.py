@@ -56,7 +56,10 @@ def encode_identity(label, name, images):
       "widths": _ints(im["width"] for im in images),
       "paths": _bytes(im["path"].encode() for im in images),
   }))
-  return example.SerializeToString()
+  # upb orders the feature map by a per-process hash seed: only a
+  # deterministic serialisation gives the same bytes in every process (and
+  # byte-identical shards from the local and Beam runners).
+  return example.SerializeToString(deterministic=True)
 
 
 def parse_identity(serialized):

@@ -1,0 +1,142 @@
+"""The per-identity work both runners share: list, convert, label, serialise.
+
+The input is a tree `D/<identity>/<image>`. Identity folders, sorted by name,
+go round-robin to shards (the i-th folder to shard i mod S): balanced, and
+known before any image is read, so a worker can own a whole shard. Labels are
+given later, 0..n-1 over the identities that kept at least `min_images`
+usable images, sorted by name: a skipped identity takes no label, so labels
+stay dense, and the label of an identity depends on which others were skipped.
+
+All file access goes through `tf.io.gfile`, so the same code reads `gs://`
+trees on Dataflow workers.
+"""
+import collections
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from data_pipelines import tfrecords_images
+from facenet_tf.data import records
+
+# Skip reasons written to the manifest, besides tfrecords_images.UNDECODABLE.
+NOT_AN_IMAGE = "not_an_image"            # a file without an image extension
+DIRECTORY = "directory"                  # a folder inside an identity folder
+UNREADABLE = "unreadable"                # the file could not be read
+NOT_AN_IDENTITY_FOLDER = "not_an_identity_folder"  # a file directly under D
+EMPTY_IDENTITY = "empty_identity"        # an identity with no usable image
+TOO_FEW_IMAGES = "too_few_images"        # fewer usable images than min_images
+
+
+class ConversionError(ValueError):
+  """A request that cannot run, with a message meant for the user."""
+
+
+@dataclasses.dataclass
+class Identity:
+  """One identity folder after conversion.
+
+  Attributes:
+    name: folder name.
+    shard: index of the shard that holds its record.
+    images: record-ready dicts (see `tfrecords_images.convert`, plus `path`)
+      sorted by file name; empty when the identity is skipped.
+    skipped: `{"path", "reason", "detail"}` for every file left out, and one
+      for the folder itself when the whole identity is skipped.
+  """
+  name: str
+  shard: int
+  images: list
+  skipped: list
+
+  def summary(self):
+    """What the manifest needs: counts and histograms, no image bytes."""
+    return {
+        "name": self.name,
+        "shard": self.shard,
+        "num_images": len(self.images),
+        "sizes": collections.Counter(
+            f"{im['height']}x{im['width']}" for im in self.images),
+        "stored_formats": collections.Counter(
+            im["format"] for im in self.images),
+        "source_formats": collections.Counter(
+            im["source_format"] for im in self.images),
+        "channels": collections.Counter(
+            str(im["channels"]) for im in self.images),
+        "skipped": self.skipped,
+    }
+
+
+def list_identities(input_dir, num_shards):
+  """The identity folders of `input_dir` and their shards.
+
+  Returns:
+    `(identities, skipped)`: `(name, shard)` for each folder, sorted by name;
+    skip entries for the files found directly under `input_dir`.
+
+  Raises:
+    ConversionError: `input_dir` is missing or holds no folder.
+  """
+  if not tf.io.gfile.isdir(input_dir):
+    raise ConversionError(f"input_dir {input_dir} is not a directory")
+  names, skipped = [], []
+  for entry in sorted(e.rstrip("/") for e in tf.io.gfile.listdir(input_dir)):
+    if tf.io.gfile.isdir(os.path.join(input_dir, entry)):
+      names.append(entry)
+    else:
+      skipped.append({"path": entry, "reason": NOT_AN_IDENTITY_FOLDER,
+                      "detail": "a file outside any identity folder"})
+  if not names:
+    raise ConversionError(
+        f"input_dir {input_dir} holds no identity folder; expected "
+        "<input_dir>/<identity>/<image>")
+  return [(name, i % num_shards) for i, name in enumerate(names)], skipped
+
+
+def convert_identity(input_dir, name, shard, min_images):
+  """Reads, validates and encodes every image of one identity folder."""
+  folder = os.path.join(input_dir, name)
+  images, skipped = [], []
+  # GCS lists sub-folders with a trailing slash; local listings do not.
+  for file_name in sorted(e.rstrip("/") for e in tf.io.gfile.listdir(folder)):
+    path = f"{name}/{file_name}"
+    try:
+      image = _convert_file(os.path.join(folder, file_name))
+    except tfrecords_images.UnusableImage as unusable:
+      skipped.append({"path": path, "reason": unusable.reason,
+                      "detail": unusable.detail})
+    else:
+      images.append({**image, "path": path})
+  if len(images) < min_images:
+    skipped.append({
+        "path": name, "reason": TOO_FEW_IMAGES if images else EMPTY_IDENTITY,
+        "detail": f"{len(images)} usable image(s), min_images={min_images}"})
+    images = []
+  return Identity(name, shard, images, skipped)
+
+
+def _convert_file(file_path):
+  extension = os.path.splitext(file_path)[1].lower()
+  if extension not in tfrecords_images.IMAGE_EXTENSIONS:
+    if tf.io.gfile.isdir(file_path):
+      raise tfrecords_images.UnusableImage(
+          DIRECTORY, "the tree is <input_dir>/<identity>/<image>; deeper "
+          "folders are not read")
+    raise tfrecords_images.UnusableImage(
+        NOT_AN_IMAGE, f"extension {extension!r} is not an image extension")
+  try:
+    with tf.io.gfile.GFile(file_path, "rb") as f:
+      data = f.read()
+  except tf.errors.OpError as error:
+    raise tfrecords_images.UnusableImage(UNREADABLE, error.message) from None
+  return tfrecords_images.convert(data)
+
+
+def assign_labels(names):
+  """Dense labels 0..n-1 over the usable identities' names, sorted."""
+  return {name: label for label, name in enumerate(sorted(names))}
+
+
+def serialize(label, identity):
+  """The identity's record; deterministic bytes (see records.encode_identity)."""
+  return records.encode_identity(label, identity.name, identity.images)
