@@ -133,3 +133,21 @@ def test_config_refuses_batches_below_two_by_two():
       config_lib.validate(config)
   with pytest.raises(config_lib.ConfigError, match="smoke"):
     config_lib.get_config("tiny_batch")
+
+
+@pytest.mark.integration
+def test_export_app_needs_only_the_workdir(smoke_run, tmp_path):
+  _, workdir = smoke_run
+  out = subprocess.run(
+      [sys.executable, "-m", "facenet_tf.apps.export", "--workdir",
+       str(workdir), "--output", str(tmp_path / "exported")],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert out.returncode == 0, out.stderr[-3000:]
+  line = json.loads(out.stdout.strip().splitlines()[-1])
+  assert line["saved_model"] == str(tmp_path / "exported")
+  assert line["step"] >= 20 and line["image_size"] == [64, 64]
+  missing = subprocess.run(
+      [sys.executable, "-m", "facenet_tf.apps.export", "--workdir",
+       str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True,
+      timeout=120)
+  assert missing.returncode == 2 and "config.json" in missing.stderr
