@@ -76,6 +76,7 @@ def get_config(arg=None):
   c.train.log_every = 25
   c.train.checkpoint_every = 200
   c.train.keep_checkpoints = 3
+  c.train.eval_every = 200               # held-out verification; 0: end only
   c.train.jit_compile = False            # XLA's sort is slow on CPU (notes)
   c.train.projector_samples = 500
 
@@ -92,6 +93,7 @@ def get_config(arg=None):
     c.train.steps = 20
     c.train.log_every = 5
     c.train.checkpoint_every = 10
+    c.train.eval_every = 10
     c.train.projector_samples = 40
   elif arg:
     raise ConfigError(f"Unknown config argument {arg!r}; expected '' or 'smoke'.")
@@ -136,6 +138,7 @@ def validate(c):
   _check(c.train.steps >= 1, f"train.steps must be >= 1, got {c.train.steps}.")
   _check(c.train.log_every >= 1 and c.train.checkpoint_every >= 1,
          "train.log_every and train.checkpoint_every must be >= 1.")
+  _check(c.train.eval_every >= 0, "train.eval_every must be >= 0.")
   if c.data.source == "synthetic":
     s = c.data.synthetic
     _check(s.train_identities >= c.data.p + c.data.r,

@@ -61,8 +61,9 @@ def test_tensorboard_scalars_histograms_and_projector(smoke_run):
               "embedding_norm_mean", "learning_rate", "images_per_second",
               "distance_d_ap", "distance_d_an"):
     assert train.get(tag) == [5, 10, 15, 20], (tag, train.get(tag))
+  # Every train.eval_every (10) steps and at the end.
   assert _scalar_tags(workdir / "tensorboard" / "eval")[
-      "verification_accuracy"] == [20]
+      "verification_accuracy"] == [10, 20]
   projector = workdir / "tensorboard" / "projector"
   names = (projector / "metadata.tsv").read_text().splitlines()
   assert len(names) == 40 and names[0].startswith("synthetic_")

@@ -29,37 +29,41 @@ _CHUNK = 16
 # Identity traits, uniform in [low, high]. `*_tone` picks a palette colour;
 # `has_*` and `is_*` are compared with the probabilities below.
 _TRAITS = {
-    "face_a": (0.34, 0.46), "face_b": (0.46, 0.58),
-    "skin_tone": (0.0, 1.0), "hair_tone": (0.0, 1.0), "eye_tone": (0.0, 1.0),
+    "face_a": (0.33, 0.47), "face_b": (0.45, 0.60),
+    "skin_tone": (0.0, 1.0), "undertone": (-0.08, 0.08),
+    "hair_tone": (0.0, 1.0), "eye_tone": (0.0, 1.0),
     "eye_y": (-0.10, 0.02), "eye_dx": (0.13, 0.20),
-    "eye_rx": (0.055, 0.085), "eye_ry": (0.028, 0.045),
-    "iris_r": (0.025, 0.04),
+    "eye_rx": (0.06, 0.10), "eye_ry": (0.03, 0.055),
+    "iris_r": (0.028, 0.045),
     "brow_gap": (0.06, 0.11), "brow_len": (0.06, 0.11),
-    "brow_thick": (0.014, 0.034), "brow_arch": (-0.01, 0.04),
+    "brow_thick": (0.02, 0.05), "brow_arch": (-0.01, 0.04),
     "brow_tilt": (-0.03, 0.03),
     "nose_len": (0.11, 0.22), "nose_w": (0.035, 0.075),
     "mouth_y": (0.22, 0.34), "mouth_w": (0.08, 0.15),
     "lip_thick": (0.015, 0.04), "lip_red": (0.0, 1.0),
     "hairline": (-0.38, -0.18), "temple": (0.05, 0.25),
-    "hair_volume": (0.01, 0.10), "fringe_depth": (0.0, 0.22),
+    "hair_volume": (0.01, 0.14), "fringe_depth": (-0.1, 0.22),
     "fringe_u": (-0.3, 0.3), "fringe_w": (0.08, 0.35),
     "long_len": (0.2, 0.9), "has_long_hair": (0.0, 1.0),
     "is_bald": (0.0, 1.0), "has_glasses": (0.0, 1.0),
-    "glasses_tone": (0.0, 1.0), "has_beard": (0.0, 1.0),
+    "glasses_tone": (0.0, 1.0), "glasses_square": (0.0, 1.0),
+    "glasses_rim": (0.012, 0.024), "glasses_tint": (0.0, 0.35),
+    "has_beard": (0.0, 1.0),
 }
 _P_LONG_HAIR, _P_BALD, _P_GLASSES, _P_BEARD = 0.35, 0.08, 0.25, 0.2
 
 # Per-image nuisance variation, uniform in [low, high].
 _VARIATION = {
-    "roll": (-0.22, 0.22), "tx": (-0.08, 0.08), "ty": (-0.07, 0.07),
-    "scale": (0.88, 1.12), "yaw": (-0.35, 0.35),
+    # The head sits low and fills the image, as in a face detector's crop.
+    "roll": (-0.14, 0.14), "tx": (-0.05, 0.05), "ty": (0.06, 0.14),
+    "scale": (1.13, 1.27), "yaw": (-0.25, 0.25),
     "smile": (-0.02, 0.05), "mouth_open": (-0.03, 0.035),
     "eye_open": (0.35, 1.15), "brow_raise": (-0.01, 0.03),
     "gaze": (-0.012, 0.012),
-    "light_angle": (0.0, 2 * np.pi), "light": (0.0, 0.4),
-    "brightness": (-30.0, 30.0), "contrast": (0.75, 1.2),
-    "cast_r": (-0.06, 0.06), "cast_g": (-0.06, 0.06), "cast_b": (-0.06, 0.06),
-    "noise": (2.0, 9.0),
+    "light_angle": (0.0, 2 * np.pi), "light": (0.0, 0.2),
+    "brightness": (-20.0, 20.0), "contrast": (0.85, 1.15),
+    "cast_r": (-0.04, 0.04), "cast_g": (-0.04, 0.04), "cast_b": (-0.04, 0.04),
+    "noise": (2.0, 8.0),
     "bg_gx": (-70.0, 70.0), "bg_gy": (-70.0, 70.0),
 }
 _NUM_BLOBS = 4  # background clutter, each (x, y, radius, r, g, b)
@@ -68,8 +72,9 @@ _NUM_UNIFORMS = len(_VARIATION) + 6 * _NUM_BLOBS + 6
 
 _SKIN = np.float32([[255, 224, 196], [234, 192, 160], [205, 150, 112],
                     [160, 110, 75], [110, 72, 48], [70, 45, 32]])
-_HAIR = np.float32([[20, 16, 14], [62, 40, 26], [112, 76, 44], [150, 70, 35],
-                    [205, 172, 112], [170, 168, 165], [40, 30, 30]])
+_HAIR = np.float32([[20, 16, 14], [62, 40, 26], [112, 76, 44], [160, 72, 32],
+                    [205, 140, 70], [220, 190, 120], [240, 235, 215],
+                    [160, 158, 155]])
 _EYES = np.float32([[60, 36, 20], [110, 70, 35], [120, 110, 50],
                     [60, 120, 70], [70, 120, 190], [120, 130, 140]])
 _FRAMES = np.float32([[15, 15, 15], [90, 50, 25], [190, 160, 60],
@@ -151,8 +156,9 @@ def _check_args(identities, images_per_identity, image_size, seed):
 def _render_chunk(trait_uniforms, variation_uniforms, noise):
   """uint8 [n, H, W, 3] from uniforms [n, k] and noise bytes [3, n, H, W]."""
   t = _scaled(_TRAITS, trait_uniforms)
-  t["skin"], t["hair"] = (_palette(_SKIN, t["skin_tone"]),
-                          _palette(_HAIR, t["hair_tone"]))
+  t["skin"] = _palette(_SKIN, t["skin_tone"]) * (
+      1 + t["undertone"] * _rgb(1, 0, -1))  # warmer or cooler
+  t["hair"] = _palette(_HAIR, t["hair_tone"])
   p = _scaled(_VARIATION, variation_uniforms)
   colours = variation_uniforms[:, len(_VARIATION):]
   p["clothing"] = _planes(30 + 200 * colours[:, -3:])
@@ -353,7 +359,7 @@ def _draw_mouth(image, frame, t, p):
 
 
 def _eye_bounds(t, p):
-  rim = 1.5 * t["eye_rx"] + 0.012  # the glasses' outer edge
+  rim = 1.45 * t["eye_rx"] + t["glasses_rim"]  # the glasses' outer edge
   half_u = t["eye_dx"] + np.maximum(rim, t["brow_len"])
   brow_top = (t["brow_gap"] + p["brow_raise"] + np.abs(t["brow_arch"])
               + np.abs(t["brow_tilt"]) + t["brow_thick"] / 2)
@@ -384,11 +390,17 @@ def _draw_eyes(image, frame, t, p):
          _rgb(10, 8, 8))
   glasses = t["has_glasses"] < _P_GLASSES
   if glasses.any():
-    rim = 1.5 * t["eye_rx"]
-    rings = np.abs(np.sqrt(du ** 2 + dv ** 2) - rim) - 0.012
-    bridge = np.maximum(np.abs(dv + 0.01) - 0.01, np.abs(uf) - t["eye_dx"] + rim)
-    _paint(image, _cover(np.minimum(rings, bridge), pixel) * glasses,
-           _palette(_FRAMES, t["glasses_tone"]))
+    size = 1.45 * t["eye_rx"]  # half the lens' width
+    lens = np.where(t["glasses_square"] < 0.5,
+                    np.maximum(np.abs(du) - size, np.abs(dv) - 0.75 * size),
+                    np.sqrt(du ** 2 + dv ** 2) - size)
+    frame = _palette(_FRAMES, t["glasses_tone"])
+    _paint(image, _cover(lens, pixel) * (t["glasses_tint"] * glasses),
+           frame * 0.4)
+    bridge = np.maximum(np.abs(dv + 0.01) - t["glasses_rim"],
+                        np.abs(uf) - t["eye_dx"] + size)
+    rims = np.minimum(np.abs(lens) - t["glasses_rim"], bridge)
+    _paint(image, _cover(rims, pixel) * glasses, frame)
 
 
 def _expose(image, grid, p, noise):

@@ -50,17 +50,35 @@ def embed(embedder, images, batch_size=256):
       for i in range(0, len(images), batch_size)])
 
 
-def evaluate_synthetic(embedder, config):
-  """10-fold verification on held-out synthetic identities (LFW-style)."""
-  s = config.data.synthetic
-  images, labels = synthetic_input.eval_set(s, _image_size(embedder),
-                                            config.seed)
-  emb = embed(embedder, images)
-  first, second, issame, folds = verification.make_pairs(
-      labels, 10, s.eval_pairs_per_fold, seed=config.seed)
-  dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §3.1
-  result = verification.kfold_accuracy(dist, issame, folds)
-  return result, emb, labels
+class SyntheticVerifier:
+  """10-fold verification on held-out synthetic identities (LFW-style).
+
+  The images and pairs are made once; each call embeds them with the
+  current weights, so the same check runs during and after training.
+  """
+
+  def __init__(self, config, image_size):
+    s = config.data.synthetic
+    self.images, self.labels = synthetic_input.eval_set(s, image_size,
+                                                        config.seed)
+    self.pairs = verification.make_pairs(self.labels, 10,
+                                         s.eval_pairs_per_fold,
+                                         seed=config.seed)
+
+  def __call__(self, embedder):
+    """(kfold_accuracy result, embeddings, identity names)."""
+    emb = embed(embedder, self.images)
+    first, second, issame, folds = self.pairs
+    dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §3.1
+    names = [synthetic_faces.identity_name(i) for i in self.labels]
+    return verification.kfold_accuracy(dist, issame, folds), emb, names
+
+
+def _write_eval(writer, step, result):
+  writer.write_eval(step, {"verification_accuracy": result["accuracy"],
+                           "verification_accuracy_std": result["accuracy_std"]})
+  logging.info("step %d held-out verification accuracy %.4f +- %.4f", step,
+               result["accuracy"], result["accuracy_std"])
 
 
 def _train_data(config, strategy, image_size, start_step):
@@ -100,18 +118,17 @@ def train(config, workdir, strategy=None):
                  int(step.numpy()))
   start_step = int(step.numpy())
   writer = summaries.TrainSummaries(workdir, config.loss.metric)
+  verifier = SyntheticVerifier(config, _image_size(embedder))
   if start_step < config.train.steps:
-    _loop(config, strategy, trainer, step, manager, writer, start_step)
+    _loop(config, strategy, trainer, step, manager, writer, verifier,
+          start_step)
   final_step = int(step.numpy())
   if not (manager.latest_checkpoint or "").endswith(f"-{final_step}"):
     manager.save(checkpoint_number=final_step)
-  result, emb, labels = evaluate_synthetic(embedder, config)
-  writer.write_eval(final_step, {
-      "verification_accuracy": result["accuracy"],
-      "verification_accuracy_std": result["accuracy_std"]})
+  result, emb, names = verifier(embedder)
+  _write_eval(writer, final_step, result)
   n = config.train.projector_samples
-  summaries.write_projector(workdir, emb[:n], [
-      synthetic_faces.identity_name(i) for i in labels[:n]])
+  summaries.write_projector(workdir, emb[:n], names[:n])
   saved_model = None
   if config.export.enabled:
     saved_model = export.export_saved_model(
@@ -127,7 +144,8 @@ def train(config, workdir, strategy=None):
   return out
 
 
-def _loop(config, strategy, trainer, step, manager, writer, start_step):
+def _loop(config, strategy, trainer, step, manager, writer, verifier,
+          start_step):
   t = config.train
   data = _train_data(config, strategy, _image_size(trainer.embedder),
                      start_step)
@@ -152,3 +170,5 @@ def _loop(config, strategy, trainer, step, manager, writer, start_step):
       tick, tick_step = time.time(), current
     if current % t.checkpoint_every == 0:
       manager.save(checkpoint_number=current)
+    if t.eval_every and current % t.eval_every == 0 and current < t.steps:
+      _write_eval(writer, current, verifier(trainer.embedder)[0])
