@@ -22,10 +22,12 @@ setuptools.setup(
         # TF 2.21 no longer pulls it in; summaries' histogram and projector
         # plugins, and the UI to read the logs, come from it.
         "tensorboard>=2.20,<3",
+        "tqdm>=4.60",  # progress bars of the evaluation apps
     ],
     entry_points={"console_scripts": [
         "facenet-train=facenet_tf.apps.train:run",
         "facenet-export=facenet_tf.apps.export:run",
+        "facenet-eval=facenet_tf.apps.eval:run",
     ]},
     extras_require={
         "eval": EVAL,

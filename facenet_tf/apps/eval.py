@@ -1,0 +1,89 @@
+"""facenet-eval: LFW-protocol verification of a model on a pairs file (§5.1).
+
+    facenet-eval (--saved_model PATH | --workdir DIR) --pairs FILE \
+        [--images_dir D] [--flip] [--target_far 1e-3] [--crop_fraction 0.56] \
+        [--batch_size 64] [--output_dir OUT] [--json]
+
+Prints accuracy (10-fold, thresholds chosen on the other 9), VAL at the
+target FAR with the FAR achieved, AUC and EER. With --json the last line is
+one JSON object with every metric and the per-fold values. --output_dir gets
+<pairs>_verification.json, <pairs>_roc.png and <pairs>_distances.png.
+A missing image, a malformed pairs file or an undecodable image exits with
+code 2 and a one-line message naming it.
+"""
+import json
+
+from absl import flags
+
+from facenet_tf.apps import common
+from facenet_tf.evaluation import eval_lib
+
+_SAVED_MODEL = flags.DEFINE_string("saved_model", None,
+                                   "A facenet_tf SavedModel export.")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "A facenet-train workdir: its saved_model/ if present, "
+    "else its latest checkpoint.")
+flags.mark_flags_as_mutual_exclusive(["saved_model", "workdir"], required=True)
+_PAIRS = flags.DEFINE_string(
+    "pairs", None, "LFW pair list: pairs.txt (View 2, 10 folds) or "
+    "pairsDevTest.txt-style (one set, dealt into 10 folds).", required=True)
+_IMAGES_DIR = flags.DEFINE_string(
+    "images_dir", None, "Root of <name>/<name>_NNNN.jpg; default: images/ "
+    "beside --pairs.")
+_FLIP = flags.DEFINE_bool(
+    "flip", False, "Embed each image as L2-normalise(emb(image) + "
+    "emb(mirrored image)).")
+_TARGET_FAR = flags.DEFINE_float("target_far", 1e-3,
+                                 "FAR at which VAL is reported (paper: 1e-3).",
+                                 lower_bound=0, upper_bound=1)
+_CROP_FRACTION = flags.DEFINE_float(
+    "crop_fraction", eval_lib.DEFAULT_CROP_FRACTION,
+    "Centre fraction of each side kept, then resized to the model's input. "
+    "The default keeps the face of 250x250 LFW images; use 0.88 for images "
+    "aligned by data_pipelines.align.")
+flags.register_validator("crop_fraction", lambda f: 0 < f <= 1,
+                         "--crop_fraction must be in (0, 1].")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Images per model call.",
+                                   lower_bound=1)
+_OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", None, "Write the JSON and the ROC and distance PNGs here.")
+_JSON = flags.DEFINE_bool("json", False,
+                          "End with one line: the result as a JSON object.")
+
+
+def summary(result):
+  """Human-readable lines of a result."""
+  return [
+      f"model: {result['model']}",
+      f"pairs: {result['num_pairs']} ({result['num_same']} same) from "
+      f"{result['pairs_file']}, {result['num_images']} images, folds: "
+      f"{result['fold_source']}",
+      f"accuracy: {result['accuracy']:.4f} +- {result['accuracy_std']:.4f}",
+      f"VAL: {result['val']:.4f} +- {result['val_std']:.4f} @ FAR "
+      f"{result['far']:.5f} (target {result['target_far']:g})",
+      f"AUC: {result['auc']:.4f}  EER: {result['eer']:.4f}",
+  ] + [f"wrote {path}" for path in result["files"]]
+
+
+def main(argv):
+  del argv
+  try:
+    embedder = eval_lib.load_embedder(_SAVED_MODEL.value, _WORKDIR.value)
+    result = eval_lib.evaluate_pairs(
+        embedder.embed, _PAIRS.value, _IMAGES_DIR.value, embedder.image_size,
+        crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
+        target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
+        output_dir=_OUTPUT_DIR.value, model=embedder.source)
+  except eval_lib.InputError as error:
+    common.fail(str(error))
+  print("\n".join(summary(result)), flush=True)
+  if _JSON.value:
+    print(json.dumps(result), flush=True)
+
+
+def run():
+  common.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,219 @@
+"""Verification of an embedding model on an LFW-format pairs file (§5.1).
+
+    embedder = eval_lib.load_embedder(saved_model=PATH)   # or workdir=DIR
+    result = eval_lib.evaluate_pairs(embedder.embed, "lfw/pairs.txt", None,
+                                     embedder.image_size, flip=True,
+                                     output_dir="/tmp/lfw_eval")
+
+Each image of the pairs is embedded once; a pair's distance is the squared
+L2 distance of its embeddings (paper §2), and verification.evaluate turns
+the distances into accuracy, VAL at a target FAR, AUC and EER.
+
+Folds: View 2's pairs.txt carries LFW's 10 folds and they are kept. A
+single-set file (View 1's pairsDevTrain/pairsDevTest) has none; its pairs
+are dealt into 10 folds by position (pair i goes to fold i mod 10), so every
+threshold is still chosen on pairs it is not tested on, and, as the file
+lists N same then N different pairs, each fold gets a tenth of each kind.
+Unlike View 2's, these folds may share people.
+"""
+import dataclasses
+import json
+import os
+import time
+import typing
+
+import numpy as np
+import tensorflow as tf
+import tqdm
+
+from data_pipelines import lfw_protocol
+from facenet_tf import export
+from facenet_tf.data import eval_input
+from facenet_tf.evaluation import plots
+from facenet_tf.evaluation import roc
+from facenet_tf.evaluation import verification
+from facenet_tf.training import workdir as workdir_lib
+
+NUM_FOLDS = 10
+# LFW images are 250 x 250, the face detector's box enlarged 2.2 times (LFW
+# README §1): the face spans ~114 px. The central 140 px (0.56) keep the face
+# and ~13% of margin on each side, close to davidsandberg/facenet's aligned
+# 160 px crops (face box + 44 px margin at 182 px, centre 160). Pre-aligned
+# images (data_pipelines.align) want 160 / 182 = 0.88 instead.
+DEFAULT_CROP_FRACTION = 0.56
+
+
+class InputError(ValueError):
+  """A pairs file, image or model path the user must fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Embedder:
+  """embed: float32 images [b, H, W, 3] in 0..255 -> float32 [b, D]."""
+  embed: typing.Callable[[np.ndarray], np.ndarray]
+  image_size: tuple
+  source: str
+
+
+def load_embedder(saved_model=None, workdir=None):
+  """The model of a SavedModel, or of a workdir (its saved_model/ if there,
+  else the latest checkpoint), as an Embedder.
+
+  Images are rounded to uint8 before either model sees them, as the
+  SavedModel takes them, so both give the same embeddings.
+  """
+  if (saved_model is None) == (workdir is None):
+    raise ValueError("Pass exactly one of saved_model and workdir.")
+  if workdir is not None and os.path.isdir(os.path.join(workdir,
+                                                        "saved_model")):
+    saved_model = os.path.join(workdir, "saved_model")
+  if saved_model is not None:
+    if not os.path.isdir(saved_model):
+      raise FileNotFoundError(f"SavedModel {saved_model} does not exist.")
+    try:
+      exported = export.load_exported(saved_model)
+    except ValueError as error:
+      raise InputError(str(error)) from None
+    to_model = lambda images: exported(_to_uint8(images, exported.channels))
+    return Embedder(to_model, exported.image_size, saved_model)
+  embedder, step = workdir_lib.restore_embedder(workdir)
+  forward = tf.function(lambda x: embedder(tf.cast(x, tf.float32),
+                                           training=False))
+  to_model = lambda images: forward(_to_uint8(images,
+                                              embedder.channels)).numpy()
+  return Embedder(to_model, tuple(embedder.image_size),
+                  f"{workdir} (checkpoint step {step})")
+
+
+def _to_uint8(images, channels):
+  images = np.asarray(images, np.float32)
+  if channels == 1:
+    images = tf.image.rgb_to_grayscale(images).numpy()
+  return np.clip(np.round(images), 0, 255).astype(np.uint8)
+
+
+def crop_padding(image_size, crop_fraction):
+  """eval_input's crop_padding that keeps `crop_fraction` of each side."""
+  if not 0 < crop_fraction <= 1:
+    raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction}")
+  return round(min(image_size) * (1 - crop_fraction) / crop_fraction)
+
+
+def pair_folds(fold, num_folds=NUM_FOLDS):
+  """(fold ids, how they were made): the file's, or dealt by position."""
+  fold = np.asarray(fold)
+  if np.unique(fold).size > 1:
+    return fold, "pairs file"
+  return (np.arange(fold.size) % num_folds,
+          f"interleaved: pair i in fold i mod {num_folds}")
+
+
+def embed_files(embed_fn, paths, image_size,
+                crop_fraction=DEFAULT_CROP_FRACTION, batch_size=64, flip=False,
+                progress=True):
+  """Embeddings [N, D] of image files: centre crop, resize, embed.
+
+  With `flip`, an image's embedding is L2-normalise(emb(image) +
+  emb(mirrored image)): faces are roughly mirror-symmetric, so the two views
+  average out some pose and lighting asymmetry (a test-time augmentation;
+  the paper reports none).
+  """
+  dataset = eval_input.image_files_dataset(
+      paths, image_size, batch_size, crop_padding(image_size, crop_fraction))
+  out = []
+  with tqdm.tqdm(total=len(paths), unit="img", desc="embedding",
+                 disable=not progress) as bar:
+    try:
+      for images in dataset:
+        images = images.numpy()
+        emb = embed_fn(images)
+        if flip:
+          emb = emb + embed_fn(images[:, :, ::-1])
+          emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True),
+                                 1e-12)
+        out.append(np.asarray(emb, np.float32))
+        bar.update(len(images))
+    except tf.errors.InvalidArgumentError as error:
+      raise InputError(error.message.strip().splitlines()[0]) from None
+  return np.concatenate(out)
+
+
+def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
+                   crop_fraction=DEFAULT_CROP_FRACTION, flip=False,
+                   target_far=1e-3, batch_size=64, output_dir=None,
+                   model=None, progress=True):
+  """Verification metrics of `embed_fn` on the pairs of `pairs_file`.
+
+  Args:
+    embed_fn: float32 images [b, H, W, 3] in 0..255 -> embeddings [b, D].
+    pairs_file: an LFW pair list (View 1 or View 2 format).
+    images_dir: the `<name>/<name>_NNNN.jpg` tree; None = images/ beside
+      `pairs_file`.
+    image_size: (height, width) that embed_fn takes.
+    crop_fraction: the centre fraction of each side kept before resizing.
+    flip: average with the mirrored image's embedding (embed_files).
+    target_far: the FAR of the reported VAL.
+    batch_size: images per embedding call.
+    output_dir: if set, writes `<stem>_verification.json`, `<stem>_roc.png`
+      and `<stem>_distances.png` there (<stem>: the pairs file's name).
+    model: what embed_fn is (e.g. Embedder.source), stored in the result.
+    progress: show a progress bar while embedding.
+
+  Returns:
+    verification.evaluate's dict, plus model, pairs_file, images_dir,
+    fold_source, num_images, image_size, crop_fraction, flip, seconds, and
+    files (the paths written).
+
+  Raises:
+    FileNotFoundError: naming the first missing image.
+    InputError: a malformed pairs file or an undecodable image.
+  """
+  started = time.time()
+  try:
+    pairs = lfw_protocol.read_pairs(pairs_file, images_dir, check_exists=True)
+  except ValueError as error:
+    raise InputError(str(error)) from None
+  paths, first, second, issame, fold = lfw_protocol.pair_image_index(pairs)
+  folds, fold_source = pair_folds(fold)
+  image_size = tuple(int(s) for s in image_size)
+  emb = embed_files(embed_fn, paths, image_size, crop_fraction, batch_size,
+                    flip, progress)
+  dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §2
+  result = verification.evaluate(dist, issame, folds, target_far)
+  result.update({
+      "model": model, "pairs_file": os.path.abspath(pairs_file),
+      # The root read_pairs used: <root>/<name>/<file>.
+      "images_dir": os.path.abspath(os.path.dirname(os.path.dirname(
+          paths[0]))),
+      "fold_source": fold_source, "num_images": len(paths),
+      "image_size": list(image_size), "crop_fraction": crop_fraction,
+      "flip": flip, "seconds": round(time.time() - started, 1), "files": []})
+  if output_dir:
+    result["files"] = write_outputs(result, dist, issame, output_dir,
+                                    _stem(pairs_file))
+  return result
+
+
+def _stem(pairs_file):
+  return os.path.splitext(os.path.basename(pairs_file))[0]
+
+
+def write_outputs(result, dist, issame, output_dir, stem):
+  """Writes the JSON and the two PNGs; returns their paths."""
+  os.makedirs(output_dir, exist_ok=True)
+  json_path = os.path.join(output_dir, f"{stem}_verification.json")
+  roc_path = os.path.join(output_dir, f"{stem}_roc.png")
+  hist_path = os.path.join(output_dir, f"{stem}_distances.png")
+  files = [json_path, roc_path, hist_path]
+  _, far, tpr = roc.roc_curve(dist, issame)
+  title = (f"{stem}: accuracy {result['accuracy']:.3f}, AUC "
+           f"{result['auc']:.3f}, EER {result['eer']:.3f}")
+  plots.plot_roc(far, tpr, roc_path, result["target_far"], title)
+  # Each fold has its own thresholds; their means summarise them.
+  plots.plot_distance_histogram(
+      dist, issame, hist_path,
+      np.mean([f["threshold"] for f in result["folds"]]),
+      np.mean([f["val_threshold"] for f in result["folds"]]), stem)
+  with open(json_path, "w") as f:
+    json.dump({**result, "files": files}, f, indent=2)
+  return files
