@@ -10,6 +10,8 @@ override what their experiment changes.
     facenet-train --workdir /tmp/facenet_default
     # ~2 min on 2 CPU cores; held-out verification accuracy >= 0.95.
 """
+import os
+
 import ml_collections
 
 from facenet_tf import losses
@@ -53,6 +55,26 @@ def get_config(arg=None):
   c.data.synthetic.eval_images_per_identity = 10
   c.data.synthetic.eval_pairs_per_fold = 150  # x 2 (same, different) x 10
   c.data.flip = True
+  # data.source = "tfrecords": shards from data_pipelines.build_tfrecords.
+  c.data.tfrecords = ml_collections.ConfigDict()
+  c.data.tfrecords.dir = ""
+  c.data.tfrecords.name = ""             # shard prefix, if dir holds several
+  c.data.tfrecords.shuffle_buffer = 256  # identities
+  c.data.tfrecords.min_images_policy = "exclude"  # or "replace" (pk_sampler)
+  c.data.tfrecords.min_images = 0        # 0: the policy's default
+  c.data.tfrecords.random_crop = True
+  c.data.tfrecords.brightness_delta = 0.0
+  c.data.tfrecords.contrast = 0.0
+  c.data.tfrecords.jpeg_quality = ()     # (min, max): Table 4 jitter; (): off
+
+  # Verification during and after training. Synthetic data: held-out
+  # synthetic identities. TFRecords: this LFW-format pairs file.
+  c.eval = ml_collections.ConfigDict()
+  c.eval.pairs = ""
+  c.eval.images_dir = ""                 # "": images/ beside the pairs file
+  c.eval.crop_fraction = 0.56            # eval_lib: LFW's 250 px -> face
+  c.eval.flip = False
+  c.eval.target_far = 1e-3               # paper §5.1: VAL at FAR = 1e-3
 
   c.loss = ml_collections.ConfigDict()
   c.loss.mining = "semihard"             # paper §3.2
@@ -150,4 +172,11 @@ def validate(c):
            f"must be >= data.k ({c.data.k}).")
     _check(s.eval_identities >= 2 and s.eval_images_per_identity >= 2,
            "Verification needs >= 2 eval identities with >= 2 images each.")
+  else:
+    _check(bool(c.data.tfrecords.dir) and os.path.isdir(c.data.tfrecords.dir),
+           f"data.tfrecords.dir {c.data.tfrecords.dir!r} is not a directory "
+           "of shards (write them with python -m data_pipelines.build_tfrecords).")
+    _check(bool(c.eval.pairs) and os.path.isfile(c.eval.pairs),
+           f"eval.pairs {c.eval.pairs!r} is not a file: training on TFRecords "
+           "verifies on an LFW-format pairs file.")
   return c

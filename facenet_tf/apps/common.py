@@ -12,10 +12,13 @@ from absl import flags
 from absl import logging
 
 from facenet_tf import config as config_lib
+from facenet_tf.data import shards
+from facenet_tf.evaluation import eval_lib
 from facenet_tf.training import strategy as strategy_lib
 
 USER_ERRORS = (config_lib.ConfigError, strategy_lib.StrategyError,
-               FileNotFoundError, FileExistsError, NotADirectoryError)
+               shards.ShardError, eval_lib.InputError, FileNotFoundError,
+               FileExistsError, NotADirectoryError)
 
 
 def fail(message):

@@ -16,9 +16,7 @@ import tensorflow as tf
 
 from facenet_tf import config as config_lib
 from facenet_tf import export
-from facenet_tf.data import synthetic_faces
-from facenet_tf.data import synthetic_input
-from facenet_tf.evaluation import verification
+from facenet_tf.training import inputs
 from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
 from facenet_tf.training import trainer as trainer_lib
@@ -26,7 +24,7 @@ from facenet_tf.training import workdir as workdir_lib
 
 
 def _image_size(embedder):
-  return embedder.image_size[0]
+  return tuple(embedder.image_size)
 
 
 def _make_step(strategy, trainer, jit_compile):
@@ -42,54 +40,14 @@ def _make_step(strategy, trainer, jit_compile):
   return distributed_step
 
 
-def embed(embedder, images, batch_size=256):
-  """Embeddings [N, D] of uint8/float images, in inference mode."""
-  forward = tf.function(lambda x: embedder(x, training=False))
-  return np.concatenate([
-      forward(tf.cast(images[i:i + batch_size], tf.float32)).numpy()
-      for i in range(0, len(images), batch_size)])
-
-
-class SyntheticVerifier:
-  """10-fold verification on held-out synthetic identities (LFW-style).
-
-  The images and pairs are made once; each call embeds them with the
-  current weights, so the same check runs during and after training.
-  """
-
-  def __init__(self, config, image_size):
-    s = config.data.synthetic
-    self.images, self.labels = synthetic_input.eval_set(s, image_size,
-                                                        config.seed)
-    self.pairs = verification.make_pairs(self.labels, 10,
-                                         s.eval_pairs_per_fold,
-                                         seed=config.seed)
-
-  def __call__(self, embedder):
-    """(kfold_accuracy result, embeddings, identity names)."""
-    emb = embed(embedder, self.images)
-    first, second, issame, folds = self.pairs
-    dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §3.1
-    names = [synthetic_faces.identity_name(i) for i in self.labels]
-    return verification.kfold_accuracy(dist, issame, folds), emb, names
-
-
 def _write_eval(writer, step, result):
-  writer.write_eval(step, {"verification_accuracy": result["accuracy"],
-                           "verification_accuracy_std": result["accuracy_std"]})
+  writer.write_eval(step, {
+      "verification_accuracy": result["accuracy"],
+      "verification_accuracy_std": result["accuracy_std"],
+      "verification_val": result["val"], "verification_auc": result["auc"],
+      "verification_eer": result["eer"]})
   logging.info("step %d held-out verification accuracy %.4f +- %.4f", step,
                result["accuracy"], result["accuracy_std"])
-
-
-def _train_data(config, strategy, image_size, start_step):
-  if config.data.source != "synthetic":
-    raise config_lib.ConfigError(
-        f"data.source {config.data.source!r} is not wired into training yet.")
-  pool = synthetic_input.train_pool(config.data.synthetic, image_size,
-                                    config.seed)
-  fn = synthetic_input.train_dataset_fn(pool, config.data, config.seed,
-                                        start_step, config.train.steps)
-  return iter(strategy.distribute_datasets_from_function(fn))
 
 
 def train(config, workdir, strategy=None):
@@ -118,7 +76,7 @@ def train(config, workdir, strategy=None):
                  int(step.numpy()))
   start_step = int(step.numpy())
   writer = summaries.TrainSummaries(workdir, config.loss.metric)
-  verifier = SyntheticVerifier(config, _image_size(embedder))
+  verifier = inputs.verifier(config, _image_size(embedder))
   if start_step < config.train.steps:
     _loop(config, strategy, trainer, step, manager, writer, verifier,
           start_step)
@@ -135,6 +93,8 @@ def train(config, workdir, strategy=None):
         embedder, workdir_lib.path(workdir, "saved_model"), overwrite=True)
   out = {"verification_accuracy": result["accuracy"],
          "verification_accuracy_std": result["accuracy_std"],
+         "verification_val": result["val"], "verification_far": result["far"],
+         "verification_auc": result["auc"],
          "saved_model": saved_model, "workdir": os.path.abspath(workdir),
          "steps": final_step, "resumed_from_step": start_step,
          "seconds": round(time.time() - started, 2),
@@ -147,8 +107,8 @@ def train(config, workdir, strategy=None):
 def _loop(config, strategy, trainer, step, manager, writer, verifier,
           start_step):
   t = config.train
-  data = _train_data(config, strategy, _image_size(trainer.embedder),
-                     start_step)
+  data = inputs.train_iterator(config, strategy,
+                              _image_size(trainer.embedder), start_step)
   train_step = _make_step(strategy, trainer, t.jit_compile)
   batch_size = config.data.p * config.data.k + config.data.r
   tick, tick_step = time.time(), start_step
