@@ -1,7 +1,7 @@
 """facenet_tf: FaceNet (Schroff et al., CVPR 2015) in TensorFlow 2 / Keras 3."""
 import setuptools
 
-EVAL = ["scikit-learn>=1.4,<2", "matplotlib>=3.8,<4"]
+EVAL = ["scikit-learn>=1.4,<2", "matplotlib>=3.8,<4", "scipy>=1.11,<2"]
 
 setuptools.setup(
     name="facenet_tf",
@@ -23,11 +23,16 @@ setuptools.setup(
         # plugins, and the UI to read the logs, come from it.
         "tensorboard>=2.20,<3",
         "tqdm>=4.60",  # progress bars of the evaluation apps
+        "Pillow>=10",  # PGM/TIFF decoding (ORL), PNG re-encoding
     ],
     entry_points={"console_scripts": [
         "facenet-train=facenet_tf.apps.train:run",
         "facenet-export=facenet_tf.apps.export:run",
         "facenet-eval=facenet_tf.apps.eval:run",
+        "facenet-embed=facenet_tf.apps.embed:run",
+        "facenet-compare=facenet_tf.apps.compare:run",
+        "facenet-cluster=facenet_tf.apps.cluster:run",
+        "facenet-recognize=facenet_tf.apps.recognize:run",
     ]},
     extras_require={
         "eval": EVAL,

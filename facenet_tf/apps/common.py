@@ -51,10 +51,16 @@ def config_value(holder):
   return config
 
 
-def run(main):
-  """Runs an absl `main(argv)` with the project's error handling."""
+def run(main, positional=False):
+  """Runs an absl `main(argv)` with the project's error handling.
+
+  With `positional=True`, main gets the arguments left after the flags
+  (e.g. facenet-compare's image paths); otherwise any is an error.
+  """
   def guarded(argv):
-    if len(argv) > 1:
+    if positional:
+      argv = argv[1:]
+    elif len(argv) > 1:
       fail(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.INFO)
     try:

@@ -29,7 +29,6 @@ import tqdm
 from data_pipelines import lfw_protocol
 from facenet_tf import export
 from facenet_tf.data import eval_input
-from facenet_tf.evaluation import plots
 from facenet_tf.evaluation import roc
 from facenet_tf.evaluation import verification
 from facenet_tf.training import workdir as workdir_lib
@@ -200,6 +199,9 @@ def _stem(pairs_file):
 
 def write_outputs(result, dist, issame, output_dir, stem):
   """Writes the JSON and the two PNGs; returns their paths."""
+  # matplotlib is the `eval` extra: training, which verifies through this
+  # module, must not need it.
+  from facenet_tf.evaluation import plots  # pylint: disable=g-import-not-at-top
   os.makedirs(output_dir, exist_ok=True)
   json_path = os.path.join(output_dir, f"{stem}_verification.json")
   roc_path = os.path.join(output_dir, f"{stem}_roc.png")

@@ -1,0 +1,94 @@
+"""facenet-cluster: cluster face images by their embeddings (paper §5.8).
+
+    facenet-cluster (--embeddings OUT | --images_dir TREE (--saved_model PATH
+        | --workdir DIR)) [--method agglomerative|components]
+        [--threshold T | --num_clusters K] [--metric squared_l2|cosine]
+        [--linkage average|complete|single] [--output_csv FILE]
+        [--links_dir DIR]
+
+OUT is a facenet-embed output; TREE is TREE/<identity>/<image>. Without
+--threshold and --num_clusters the threshold is the paper's verification
+distance 1.1 (squared L2; 0.55 in cosine distance). When the images come
+from two or more identity folders, their names are the ground truth and the
+pairwise precision, recall, F1 and NMI are printed. The last line is one
+JSON object: method, threshold, num_clusters, and the metrics.
+"""
+import json
+import os
+
+from absl import flags
+
+from facenet_tf.apps import common
+from facenet_tf.apps import embedding_flags
+from facenet_tf.evaluation import clustering
+from facenet_tf.evaluation import recognition
+
+_embedded_images = embedding_flags.define_input_flags()
+_METHOD = flags.DEFINE_enum("method", "agglomerative", clustering.METHODS,
+                            "Clustering method.")
+_THRESHOLD = flags.DEFINE_float(
+    "threshold", None, "Distance at or above which clusters are not joined "
+    "(in --metric units); default 1.1 squared L2.", lower_bound=0)
+_NUM_CLUSTERS = flags.DEFINE_integer(
+    "num_clusters", None, "agglomerative: the number of clusters, instead of "
+    "a threshold.", lower_bound=1)
+_METRIC = flags.DEFINE_enum("metric", "squared_l2", clustering.METRICS,
+                            "agglomerative: the distance.")
+_LINKAGE = flags.DEFINE_enum("linkage", "average", clustering.LINKAGES,
+                             "agglomerative: the linkage.")
+_OUTPUT_CSV = flags.DEFINE_string("output_csv", None, "Write (path, cluster) "
+                                  "rows here.")
+_LINKS_DIR = flags.DEFINE_string("links_dir", None, "Write a folder of "
+                                 "symbolic links per cluster here (must be "
+                                 "new or empty).")
+flags.mark_flags_as_mutual_exclusive(["threshold", "num_clusters"])
+flags.register_validator(
+    "links_dir", lambda path: not (path and os.path.isdir(path)
+                                   and os.listdir(path)),
+    "--links_dir must be a new or empty directory.")
+flags.register_multi_flags_validator(
+    ["method", "num_clusters", "metric", "linkage"],
+    lambda v: v["method"] == "agglomerative" or (
+        v["num_clusters"] is None and v["metric"] == "squared_l2"
+        and v["linkage"] == "average"),
+    "--method=components takes a squared-L2 --threshold only (no "
+    "--num_clusters, --metric or --linkage).")
+
+
+def main(argv):
+  del argv
+  threshold = _THRESHOLD.value
+  if threshold is None and _NUM_CLUSTERS.value is None:
+    threshold = recognition.DEFAULT_THRESHOLD / (
+        2 if _METRIC.value == "cosine" else 1)
+  embedded = _embedded_images()
+  if (_NUM_CLUSTERS.value or 0) > len(embedded.paths):
+    common.fail(f"--num_clusters={_NUM_CLUSTERS.value} exceeds the "
+                f"{len(embedded.paths)} images.")
+  labels = clustering.cluster(embedded.embeddings, _METHOD.value, threshold,
+                              _NUM_CLUSTERS.value, _METRIC.value,
+                              _LINKAGE.value)
+  if _OUTPUT_CSV.value:
+    clustering.write_csv(_OUTPUT_CSV.value, embedded.paths, labels)
+  if _LINKS_DIR.value:
+    clustering.write_links(_LINKS_DIR.value, embedded.paths,
+                           embedded.identities, labels)
+  result = {"method": _METHOD.value, "threshold": threshold,
+            "num_clusters": int(labels.max()) + 1,
+            "num_items": len(labels)}
+  if len(set(embedded.labels)) > 1:
+    result.update(clustering.evaluate(embedded.labels, labels))
+    print(f"{result['num_items']} images of {result['num_identities']} "
+          f"identities -> {result['num_clusters']} clusters: pairwise "
+          f"precision {result['precision']:.4f}, recall "
+          f"{result['recall']:.4f}, F1 {result['f1']:.4f}; NMI "
+          f"{result['nmi']:.4f}")
+  print(json.dumps(result), flush=True)
+
+
+def run():
+  common.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,218 @@
+"""Embedding image files with an exported model, and the embeddings on disk.
+
+    <output_dir>/embeddings.npy   float32 [N, D], row i = index row i
+    <output_dir>/index.csv        row, path, identity, label
+    <output_dir>/skipped.csv      path, error: the images that failed
+
+Images are decoded with Pillow, not TensorFlow, because tf.io.decode_image
+cannot read PGM (the AT&T/ORL faces) or TIFF. Each image is converted to the
+model's channels and resized to its input size with Pillow's bilinear filter,
+which widens its support when shrinking (antialiased, like the export's
+encoded_images signature). The whole image is resized, as the evaluation
+input does with no crop padding.
+"""
+import concurrent.futures
+import csv
+import dataclasses
+import os
+
+import numpy as np
+from PIL import Image
+import tqdm
+
+from facenet_tf import export
+from facenet_tf.data import eval_input
+
+IMAGE_EXTENSIONS = eval_input.IMAGE_EXTENSIONS + (
+    ".pgm", ".ppm", ".pbm", ".pnm", ".tif", ".tiff", ".webp")
+EMBEDDINGS_FILE = "embeddings.npy"
+INDEX_FILE = "index.csv"
+SKIPPED_FILE = "skipped.csv"
+_INDEX_COLUMNS = ("row", "path", "identity", "label")
+# What Pillow raises for a missing, unreadable, truncated or undecodable
+# file (UnidentifiedImageError is an OSError), or an absurdly large image.
+_READ_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
+
+
+@dataclasses.dataclass
+class EmbeddedImages:
+  """Embeddings of image files; row i of every field is the same image.
+
+  Attributes:
+    embeddings: float32 [N, D].
+    paths: image paths (absolute when listed from a tree).
+    identities: identity (folder) name of each image.
+    labels: int [N], the identity's index among the sorted distinct names.
+    skipped: (path, error) of the images that could not be read.
+  """
+  embeddings: np.ndarray
+  paths: list
+  identities: list
+  labels: np.ndarray
+  skipped: list = dataclasses.field(default_factory=list)
+
+
+def saved_model_path(saved_model=None, workdir=None):
+  """The export to use: `saved_model`, else `<workdir>/saved_model`.
+
+  Raises:
+    FileNotFoundError: it is not a directory, or not a facenet_tf export of
+      a format this version reads (its metadata file says which).
+  """
+  path = saved_model or os.path.join(workdir, "saved_model")
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f"No SavedModel directory at {path}"
+                            + ("" if saved_model else
+                               " (write one with facenet-export)") + ".")
+  try:
+    export.read_metadata(path)
+  except ValueError as e:
+    raise FileNotFoundError(str(e)) from None
+  return path
+
+
+def load_image(path, image_size, channels):
+  """uint8 [H, W, channels] of the image file at `path`, resized to fit."""
+  height, width = image_size
+  with Image.open(path) as image:
+    image = image.convert("RGB" if channels == 3 else "L")
+    if image.size != (width, height):
+      image = image.resize((width, height), Image.BILINEAR)
+    pixels = np.asarray(image, np.uint8)
+  return pixels.reshape(height, width, channels)
+
+
+def load_images(paths, image_size, channels):
+  """uint8 [N, H, W, C] of every path; raises on the first unreadable one."""
+  images = []
+  for path in paths:
+    try:
+      images.append(load_image(path, image_size, channels))
+    except _READ_ERRORS as e:
+      raise FileNotFoundError(f"Cannot read image {path}: {e}") from None
+  return np.stack(images)
+
+
+def list_tree(images_dir):
+  """(paths, identities) of the images of a tree `images_dir/<identity>/...`.
+
+  Paths are absolute and sorted by identity, then file name; identity i is
+  the folder name of path i. Files with other extensions than
+  IMAGE_EXTENSIONS are left out.
+
+  Raises:
+    FileNotFoundError: `images_dir` is missing or holds no identity folder
+      with images.
+  """
+  if not os.path.isdir(images_dir):
+    raise FileNotFoundError(f"Images directory {images_dir} does not exist.")
+  try:
+    paths, labels, names = eval_input.list_identity_tree(
+        os.path.abspath(images_dir), IMAGE_EXTENSIONS)
+  except ValueError as e:  # no identity folder holds an image
+    raise FileNotFoundError(str(e)) from None
+  return paths, [names[label] for label in labels]
+
+
+def embed_tree(embedder, images_dir, batch_size=128, progress=True):
+  """embed_files of every image of a tree (list_tree)."""
+  return embed_files(embedder, *list_tree(images_dir), batch_size, progress)
+
+
+def embed_files(embedder, paths, identities, batch_size=128, progress=True):
+  """EmbeddedImages of image files, in their order.
+
+  Unreadable images are skipped and listed in `skipped`; the others are
+  embedded in batches while the next batch is decoded on a thread pool
+  (Pillow and TensorFlow release the GIL).
+
+  Args:
+    embedder: an `ExportedEmbedder` (facenet_tf.export.load_exported), or any
+      callable from uint8 [N, H, W, C] to [N, D] with `image_size` (H, W) and
+      `channels`.
+    paths: image file paths.
+    identities: identity name of each path; label = its index among the
+      sorted distinct names (list_identity_tree's numbering).
+    batch_size: images per model call.
+    progress: show a progress bar over batches (tqdm, on stderr).
+
+  Raises:
+    FileNotFoundError: none of the images could be read.
+  """
+  names, labels = np.unique(np.asarray(identities, str), return_inverse=True)
+  load = lambda path: _try_load(path, embedder.image_size, embedder.channels)
+  batches = [range(i, min(i + batch_size, len(paths)))
+             for i in range(0, len(paths), batch_size)]
+  kept, embeddings, skipped = [], [], []
+  with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
+    pending = pool.map(load, (paths[i] for i in batches[0]))
+    for b, rows in enumerate(tqdm.tqdm(batches, "embedding", unit="batch",
+                                       disable=not progress)):
+      loaded = list(pending)
+      if b + 1 < len(batches):
+        pending = pool.map(load, (paths[i] for i in batches[b + 1]))
+      good = [row for row, (_, error) in zip(rows, loaded) if error is None]
+      skipped += [(paths[row], error) for row, (_, error) in zip(rows, loaded)
+                  if error is not None]
+      if good:
+        embeddings.append(embedder(np.stack(
+            [image for image, error in loaded if error is None])))
+        kept += good
+  if not kept:
+    raise FileNotFoundError(f"None of the {len(paths)} images could be read; "
+                            f"e.g. {skipped[0][0]}: {skipped[0][1]}")
+  return EmbeddedImages(
+      np.concatenate(embeddings).astype(np.float32, copy=False),
+      [paths[i] for i in kept], [str(names[labels[i]]) for i in kept],
+      labels[kept], skipped)
+
+
+def _try_load(path, image_size, channels):
+  """(image, None), or (None, the error's message) for an unreadable file."""
+  try:
+    return load_image(path, image_size, channels), None
+  except _READ_ERRORS as e:
+    return None, f"{type(e).__name__}: {e}"
+
+
+def write_embeddings(embedded, output_dir):
+  """Writes embeddings.npy, index.csv and skipped.csv to `output_dir`."""
+  os.makedirs(output_dir, exist_ok=True)
+  np.save(os.path.join(output_dir, EMBEDDINGS_FILE), embedded.embeddings)
+  with open(os.path.join(output_dir, INDEX_FILE), "w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(_INDEX_COLUMNS)
+    writer.writerows(zip(range(len(embedded.paths)), embedded.paths,
+                         embedded.identities, embedded.labels))
+  with open(os.path.join(output_dir, SKIPPED_FILE), "w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(("path", "error"))
+    writer.writerows(embedded.skipped)
+
+
+def read_embeddings(output_dir):
+  """EmbeddedImages from a write_embeddings directory (skipped included).
+
+  Raises:
+    FileNotFoundError: a file is missing.
+    ValueError: the index and the embeddings disagree.
+  """
+  files = [os.path.join(output_dir, name)
+           for name in (EMBEDDINGS_FILE, INDEX_FILE, SKIPPED_FILE)]
+  for path in files:
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"{path} does not exist: is {output_dir} a "
+                              "facenet-embed output directory?")
+  embeddings = np.load(files[0])
+  with open(files[1], newline="") as f:
+    rows = list(csv.DictReader(f))
+  with open(files[2], newline="") as f:
+    skipped = [(row["path"], row["error"]) for row in csv.DictReader(f)]
+  if len(rows) != len(embeddings) or any(int(row["row"]) != i
+                                          for i, row in enumerate(rows)):
+    raise ValueError(f"{files[1]} does not index the {len(embeddings)} rows "
+                     f"of {files[0]} in order.")
+  return EmbeddedImages(embeddings, [row["path"] for row in rows],
+                        [row["identity"] for row in rows],
+                        np.asarray([int(row["label"]) for row in rows]),
+                        skipped)

@@ -1,0 +1,81 @@
+"""Small identity shards for the input tests, written with records.py.
+
+Synthetic images are constant colours that encode where they came from:
+red = label, green = image index within the identity, blue = 200, so any
+crop, flip or same-size resize keeps them and a test can read them back.
+"""
+import io
+import json
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from facenet_tf.data import records
+
+BLUE = 200
+
+
+def encode(array, fmt="png"):
+  """PNG or JPEG bytes of a uint8 [h, w] or [h, w, 3] array."""
+  buffer = io.BytesIO()
+  Image.fromarray(array).save(buffer, format=fmt.upper(), quality=95)
+  return buffer.getvalue()
+
+
+def synthetic_identities(counts, size=20):
+  """[(name, images)] with counts[i] constant-colour PNGs for identity i."""
+  identities = []
+  for label, count in enumerate(counts):
+    name = f"id{label:03d}"
+    images = [{"bytes": encode(np.full((size, size, 3), (label, index, BLUE),
+                                       np.uint8)),
+               "format": "png", "height": size, "width": size,
+               "path": f"{name}/{index:04d}.png"} for index in range(count)]
+    identities.append((name, images))
+  return identities
+
+
+def orl_identities(root):
+  """[(name, images)] of AT&T/ORL `s1..s40/1..10.pgm`, grey PNG-encoded.
+
+  TF cannot decode PGM, so the images are stored as PNG; they stay grey.
+  """
+  identities = []
+  names = [n for n in os.listdir(root) if re.fullmatch(r"s\d+", n)]
+  for name in sorted(names, key=lambda n: int(n[1:])):
+    images = []
+    for index in range(1, 11):
+      path = os.path.join(root, name, f"{index}.pgm")
+      array = np.asarray(Image.open(path))
+      images.append({"bytes": encode(array), "format": "png",
+                     "height": array.shape[0], "width": array.shape[1],
+                     "path": f"{name}/{index}.pgm"})
+    identities.append((name, images))
+  return identities
+
+
+def write_shards(out_dir, identities, num_shards, name="train"):
+  """Writes identity i to shard i % num_shards, plus a minimal manifest.
+
+  Returns:
+    The shard paths.
+  """
+  os.makedirs(out_dir, exist_ok=True)
+  paths = [os.path.join(out_dir, records.shard_name(name, i, num_shards))
+           for i in range(num_shards)]
+  writers = [tf.io.TFRecordWriter(path) for path in paths]
+  for label, (identity, images) in enumerate(identities):
+    writers[label % num_shards].write(
+        records.encode_identity(label, identity, images))
+  for writer in writers:
+    writer.close()
+  manifest = {"num_identities": len(identities),
+              "num_images": sum(len(images) for _, images in identities),
+              "counts": {n: len(images) for n, images in identities}}
+  with open(os.path.join(out_dir, "manifest.json"), "w",
+            encoding="utf-8") as f:
+    json.dump(manifest, f)
+  return paths
