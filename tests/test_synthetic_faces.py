@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from facenet_tf.data import synthetic_faces
+from facenet_tf.data import synthetic_faces_draw
 
 render = synthetic_faces.render
 
@@ -113,7 +114,7 @@ def test_part_boxes_hold_every_part(monkeypatch):
   identities = list(range(150)) + list(range(100000, 100050))
   boxed, _ = render(identities, 2)
   whole = (slice(None), slice(None))
-  monkeypatch.setattr(synthetic_faces, "_box", lambda *args: whole)
+  monkeypatch.setattr(synthetic_faces_draw, "_box", lambda *args: whole)
   unboxed, _ = render(identities, 2)
   np.testing.assert_array_equal(boxed, unboxed)
 
