@@ -28,6 +28,8 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_tf.evaluation import recognition
+from peak_memory import reset_peak  # noqa: E402  (sibling module)
+from peak_memory import status_mb  # noqa: E402
 
 NOISE = 0.05  # probe = source row + noise: its nearest row stays the source
 
@@ -48,22 +50,6 @@ def make_data(args):
   probes = unit_rows(gallery[source] + NOISE * rng.standard_normal(
       (args.probes, args.dim), np.float32))
   return gallery, probes, source
-
-
-def status_mb(key):
-  with open("/proc/self/status", encoding="ascii") as f:
-    line = next(l for l in f if l.startswith(key + ":"))
-  return int(line.split()[1]) / 1024
-
-
-def reset_peak():
-  """Baseline RSS in MB, and how the peak above it is measured."""
-  with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-    f.write("5")  # Resets VmHWM to the current RSS (Linux >= 4.0).
-  base = status_mb("VmRSS")
-  if status_mb("VmHWM") <= base + 1:
-    return base, "VmHWM reset via /proc/self/clear_refs"
-  return base, "VmHWM not resettable: peak since process start (upper bound)"
 
 
 @tf.function(jit_compile=True)

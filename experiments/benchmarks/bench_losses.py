@@ -26,6 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_tf import losses
+from peak_memory import reset_peak  # noqa: E402  (sibling module)
+from peak_memory import status_mb  # noqa: E402
 
 # Memory of the O(B^3) loss per (a, p, n): 17-19 bytes measured at B = 240-600.
 CUBIC_BYTES_PER_ELEMENT = 20
@@ -106,22 +108,6 @@ def median_ms(step, batch, repeats):
     step(*batch)[1].numpy()
     times.append(time.perf_counter() - start)
   return 1e3 * float(np.median(times))
-
-
-def status_mb(key):
-  with open("/proc/self/status", encoding="ascii") as f:
-    line = next(l for l in f if l.startswith(key + ":"))
-  return int(line.split()[1]) / 1024
-
-
-def reset_peak():
-  """Baseline RSS in MB, and how the peak above it is measured."""
-  with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-    f.write("5")  # Resets VmHWM to the current RSS (Linux >= 4.0).
-  base = status_mb("VmRSS")
-  if status_mb("VmHWM") <= base + 1:
-    return base, "VmHWM reset via /proc/self/clear_refs"
-  return base, "VmHWM not resettable: peak since process start (upper bound)"
 
 
 def child(args):

@@ -46,17 +46,23 @@ def accuracy(dist, issame, threshold):
   return float(np.mean((np.asarray(dist) <= threshold) == np.asarray(issame)))
 
 
+def _fold_arrays(dist, issame, folds):
+  """(dist, issame, folds, fold ids) as arrays; at least 2 folds."""
+  dist, issame, folds = (np.asarray(dist), np.asarray(issame, bool),
+                         np.asarray(folds))
+  fold_ids = np.unique(folds)
+  if fold_ids.size < 2:
+    raise ValueError("k-fold verification needs at least 2 folds.")
+  return dist, issame, folds, fold_ids
+
+
 def kfold_accuracy(dist, issame, folds):
   """Accuracy with thresholds chosen on the other folds (LFW View 2, §5.1).
 
   Returns a dict: accuracy (mean over folds), accuracy_std, and per fold its
   threshold and accuracy.
   """
-  dist, issame, folds = (np.asarray(dist), np.asarray(issame, bool),
-                         np.asarray(folds))
-  fold_ids = np.unique(folds)
-  if fold_ids.size < 2:
-    raise ValueError("k-fold verification needs at least 2 folds.")
+  dist, issame, folds, fold_ids = _fold_arrays(dist, issame, folds)
   per_fold = []
   for f in fold_ids:
     test = folds == f
@@ -110,11 +116,7 @@ def kfold_val(dist, issame, folds, target_far=1e-3):
   Raises:
     ValueError: a fold without same or without different pairs.
   """
-  dist, issame, folds = (np.asarray(dist), np.asarray(issame, bool),
-                         np.asarray(folds))
-  fold_ids = np.unique(folds)
-  if fold_ids.size < 2:
-    raise ValueError("k-fold verification needs at least 2 folds.")
+  dist, issame, folds, fold_ids = _fold_arrays(dist, issame, folds)
   per_fold = []
   for f in fold_ids:
     test = folds == f
