@@ -32,13 +32,32 @@ def split_cpu(num_devices):
   return [f"/cpu:{i}" for i in range(num_devices)]
 
 
-def make_strategy(name="default", num_cpu_devices=0, tpu=""):
-  """The tf.distribute strategy called `name`."""
+def make_strategy(name="default", num_cpu_devices=0, tpu="",
+                  collective_timeout_s=None):
+  """The tf.distribute strategy called `name`.
+
+  Args:
+    name: one of `STRATEGIES`.
+    num_cpu_devices: with 'mirrored', split the CPU into this many devices.
+    tpu: with 'tpu', the TPU's address.
+    collective_timeout_s: with 'multiworker', a collective (all-gather,
+      all-reduce) that waits longer than this on its peers raises
+      `tf.errors.DeadlineExceededError`. None (the default) waits forever:
+      TensorFlow's timeout is a debugging aid that starts a thread per
+      collective, and a slow first step (tracing, input start-up) must not
+      trip it in production.
+
+  Raises:
+    StrategyError: for a strategy the arguments cannot build.
+  """
   if name not in STRATEGIES:
     raise StrategyError(f"Unknown strategy {name!r}; expected one of: "
                         f"{', '.join(STRATEGIES)}.")
   if num_cpu_devices and name != "mirrored":
     raise StrategyError("num_cpu_devices works with strategy 'mirrored' only.")
+  if collective_timeout_s is not None and name != "multiworker":
+    raise StrategyError(
+        "collective_timeout_s works with strategy 'multiworker' only.")
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "mirrored":
@@ -47,7 +66,9 @@ def make_strategy(name="default", num_cpu_devices=0, tpu=""):
     return tf.distribute.MirroredStrategy()
   if name == "multiworker":
     _check_tf_config()
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(
+            timeout_seconds=collective_timeout_s))
   if not tpu:
     raise StrategyError("Strategy 'tpu' needs the TPU's address: --tpu=<address>.")
   resolver = tf.distribute.cluster_resolver.TPUClusterResolver(

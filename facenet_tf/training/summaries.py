@@ -22,10 +22,13 @@ SCALARS = ("loss", "active_fraction", "mean_d_ap", "mean_d_an",
 class TrainSummaries:
   """Writes one training step's statistics (the train step's logs)."""
 
-  def __init__(self, workdir, metric):
+  def __init__(self, workdir, metric, enabled=True):
     root = os.path.join(workdir, "tensorboard")
-    self.train = tf.summary.create_file_writer(os.path.join(root, "train"))
-    self.eval = tf.summary.create_file_writer(os.path.join(root, "eval"))
+    if enabled:
+      self.train = tf.summary.create_file_writer(os.path.join(root, "train"))
+      self.eval = tf.summary.create_file_writer(os.path.join(root, "eval"))
+    else:  # a non-chief worker: the chief writes the logs
+      self.train = self.eval = tf.summary.create_noop_writer()
     limit = trainer_lib.DISTANCE_RANGE[metric]
     self._edges = np.linspace(0.0, limit, trainer_lib.HISTOGRAM_BINS + 1)
 

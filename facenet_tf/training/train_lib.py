@@ -55,34 +55,42 @@ def train(config, workdir, strategy=None):
   started = time.time()
   config = config_lib.validate(config)
   strategy = strategy or tf.distribute.get_strategy()
-  workdir_lib.save_config(config, workdir)
+  chief, task_id = workdir_lib.worker_role(strategy)
+  if chief:
+    workdir_lib.save_config(config, workdir)
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
     embedder = workdir_lib.build_embedder(config)
     trainer = trainer_lib.FaceNetTrainer(
         embedder, mining=config.loss.mining, margin=config.loss.margin,
-        metric=config.loss.metric, mining_scope=config.loss.mining_scope)
+        metric=config.loss.metric, mining_scope=config.loss.mining_scope,
+        grad_cache_chunk=config.train.grad_cache_chunk)
     trainer.compile(optimizer=optimizers.make_optimizer(
         config.optimizer, config.train.steps, config.model.dtype_policy))
     # Build the slots now, so a checkpoint restores them instead of deferring.
     trainer.optimizer.build(trainer.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
   manager = workdir_lib.checkpoint_manager(
-      workdir, config, embedder=embedder, optimizer=trainer.optimizer,
-      step=step)
-  if manager.latest_checkpoint:
-    manager.checkpoint.restore(manager.latest_checkpoint).assert_consumed()
-    logging.info("Resumed from %s at step %d.", manager.latest_checkpoint,
-                 int(step.numpy()))
+      workdir, config, chief, task_id, embedder=embedder,
+      optimizer=trainer.optimizer, step=step)
+  # Every worker resumes from the chief's checkpoint.
+  latest = tf.train.latest_checkpoint(workdir_lib.path(workdir, "checkpoints"))
+  if latest:
+    manager.checkpoint.restore(latest).assert_consumed()
+    logging.info("Resumed from %s at step %d.", latest, int(step.numpy()))
   start_step = int(step.numpy())
-  writer = summaries.TrainSummaries(workdir, config.loss.metric)
-  verifier = inputs.verifier(config, _image_size(embedder))
+  writer = summaries.TrainSummaries(workdir, config.loss.metric, chief)
+  verifier = inputs.verifier(config, _image_size(embedder)) if chief else None
   if start_step < config.train.steps:
     _loop(config, strategy, trainer, step, manager, writer, verifier,
           start_step)
   final_step = int(step.numpy())
   if not (manager.latest_checkpoint or "").endswith(f"-{final_step}"):
     manager.save(checkpoint_number=final_step)
+  if not chief:
+    return {"workdir": os.path.abspath(workdir), "steps": final_step,
+            "resumed_from_step": start_step, "chief": False,
+            "seconds": round(time.time() - started, 2)}
   result, emb, names = verifier(embedder)
   _write_eval(writer, final_step, result)
   n = config.train.projector_samples
@@ -130,5 +138,8 @@ def _loop(config, strategy, trainer, step, manager, writer, verifier,
       tick, tick_step = time.time(), current
     if current % t.checkpoint_every == 0:
       manager.save(checkpoint_number=current)
-    if t.eval_every and current % t.eval_every == 0 and current < t.steps:
+    if (verifier and t.eval_every and current % t.eval_every == 0
+        and current < t.steps):
+      eval_started = time.time()
       _write_eval(writer, current, verifier(trainer.embedder)[0])
+      tick += time.time() - eval_started  # images/s counts training only

@@ -15,11 +15,14 @@ replicas each holds B/N of it, so each replica:
   5. applies the gradients.
 `mining_scope='replica'` skips step 2 and mines inside each replica's share,
 so the two can be compared. The loss and its statistics come from one pass.
+`grad_cache_chunk > 0` computes the same step's gradient on activations of
+that many images at a time (`grad_cache.py`).
 """
 import keras
 import tensorflow as tf
 
 from facenet_tf import losses
+from facenet_tf.training import grad_cache
 
 HISTOGRAM_BINS = 40
 # Distances between unit vectors: squared L2 in [0, 4], L2 and angular in [0, 2].
@@ -47,11 +50,21 @@ def _histogram(dist, mask, limit):
 
 @keras.saving.register_keras_serializable(package="facenet_tf")
 class FaceNetTrainer(keras.Model):
-  """Wraps a `FaceEmbedder`; `train_step` takes (images, labels) batches."""
+  """Wraps a `FaceEmbedder`; `train_step` takes (images, labels) batches.
+
+  `grad_cache_chunk`: 0 embeds the per-replica batch in one pass; N > 0
+  (a divisor of the per-replica batch) back-propagates it N images at a
+  time through a gradient cache. Mining, loss and update are the same;
+  BatchNorm then normalises each chunk with its own statistics.
+  """
 
   def __init__(self, embedder, mining="semihard", margin=0.2,
-               metric="squared_l2", mining_scope="global", **kwargs):
+               metric="squared_l2", mining_scope="global", grad_cache_chunk=0,
+               **kwargs):
     super().__init__(**kwargs)
+    if grad_cache_chunk < 0:
+      raise ValueError(f"grad_cache_chunk must be >= 0 (0 = off), got "
+                       f"{grad_cache_chunk}.")
     if mining_scope not in ("global", "replica"):
       raise ValueError(f"mining_scope must be 'global' or 'replica', got "
                        f"{mining_scope!r}.")
@@ -62,6 +75,7 @@ class FaceNetTrainer(keras.Model):
     self.embedder = embedder
     self.mining, self.margin = mining, margin
     self.metric, self.mining_scope = metric, mining_scope
+    self.grad_cache_chunk = grad_cache_chunk
     # The same layers, also returning the pre-normalisation embedding, whose
     # norm TensorBoard shows (the L2-normalised one is 1 by construction).
     self._heads = keras.Model(
@@ -93,22 +107,32 @@ class FaceNetTrainer(keras.Model):
             "d_an": _histogram(dist, neg, limit)}
     return terms, hist
 
+  def _loss(self, ctx, labels, embeddings):
+    """This replica's scaled share of the global loss, and what the logs need."""
+    terms, hist = self.mine(labels, embeddings)
+    totals = losses.TripletTerms(*tf.nest.map_structure(
+        tf.stop_gradient, ctx.all_reduce("sum", list(terms))))
+    # This replica's share of the global mean: the N shares sum to it.
+    loss = tf.math.divide_no_nan(terms.loss_sum, totals.loss_count)
+    # Weight decay is counted once over the replicas, not N times.
+    reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
+           if self.embedder.losses else tf.constant(0.0))
+    scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
+    return scaled, (totals, hist, reg)
+
   def train_step(self, data):
     images, labels = data
     ctx = _replica_context()
-    with tf.GradientTape() as tape:
-      raw, embeddings = self._heads(images, training=True)
-      terms, hist = self.mine(labels, embeddings)
-      totals = losses.TripletTerms(*tf.nest.map_structure(
-          tf.stop_gradient, ctx.all_reduce("sum", list(terms))))
-      # This replica's share of the global mean: the N shares sum to it.
-      loss = tf.math.divide_no_nan(terms.loss_sum, totals.loss_count)
-      # Weight decay is counted once over the replicas, not N times.
-      reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
-             if self.embedder.losses else tf.constant(0.0))
-      scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
     variables = self.trainable_variables
-    grads = tape.gradient(scaled, variables)
+    loss_fn = lambda outputs: self._loss(ctx, labels, outputs[1])
+    if self.grad_cache_chunk:
+      grads, (raw, _), (totals, hist, reg) = grad_cache.cached_gradients(
+          self._heads, images, self.grad_cache_chunk, loss_fn, variables)
+    else:
+      with tf.GradientTape() as tape:
+        raw, embeddings = self._heads(images, training=True)
+        scaled, (totals, hist, reg) = loss_fn([raw, embeddings])
+      grads = tape.gradient(scaled, variables)
     self.optimizer.apply(grads, variables)
     return self._logs(ctx, totals, hist, raw, reg)
 
@@ -131,7 +155,8 @@ class FaceNetTrainer(keras.Model):
     config.update({
         "embedder": keras.saving.serialize_keras_object(self.embedder),
         "mining": self.mining, "margin": self.margin, "metric": self.metric,
-        "mining_scope": self.mining_scope})
+        "mining_scope": self.mining_scope,
+        "grad_cache_chunk": self.grad_cache_chunk})
     return config
 
   @classmethod

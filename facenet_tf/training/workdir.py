@@ -82,11 +82,29 @@ def build_embedder(config):
                       sync_batchnorm=m.sync_batchnorm)
 
 
-def checkpoint_manager(workdir, config, **objects):
+def worker_role(strategy):
+  """(is_chief, task_id) of this process under a multi-worker strategy.
+
+  The chief (task 'chief', or worker 0 without one) owns the workdir's
+  checkpoints, logs and export; the other workers save their (collective)
+  checkpoints to a private `.worker-<id>/` and write nothing else.
+  """
+  resolver = getattr(strategy, "cluster_resolver", None)
+  task_type = getattr(resolver, "task_type", None)
+  if not task_type:
+    return True, 0
+  chief = task_type == "chief" or (
+      task_type == "worker" and resolver.task_id == 0
+      and "chief" not in resolver.cluster_spec().as_dict())
+  return chief, resolver.task_id
+
+
+def checkpoint_manager(workdir, config, chief=True, task_id=0, **objects):
   checkpoint = tf.train.Checkpoint(**objects)
-  return tf.train.CheckpointManager(
-      checkpoint, path(workdir, "checkpoints"),
-      max_to_keep=config.train.keep_checkpoints)
+  directory = (path(workdir, "checkpoints") if chief else
+               path(workdir, f".worker-{task_id}", "checkpoints"))
+  return tf.train.CheckpointManager(checkpoint, directory,
+                                    max_to_keep=config.train.keep_checkpoints)
 
 
 def restore_embedder(workdir):
