@@ -100,6 +100,10 @@ def get_config(arg=None):
   c.train.keep_checkpoints = 3
   c.train.eval_every = 200               # held-out verification; 0: end only
   c.train.jit_compile = False            # XLA's sort is slow on CPU (notes)
+  # > 0: back-propagate the per-replica batch this many images at a time
+  # through a gradient cache (training/grad_cache.py), for paper-size batches
+  # on bounded memory; BatchNorm then uses per-chunk statistics. 0: off.
+  c.train.grad_cache_chunk = 0
   c.train.projector_samples = 500
 
   c.export = ml_collections.ConfigDict()
@@ -161,6 +165,13 @@ def validate(c):
   _check(c.train.log_every >= 1 and c.train.checkpoint_every >= 1,
          "train.log_every and train.checkpoint_every must be >= 1.")
   _check(c.train.eval_every >= 0, "train.eval_every must be >= 0.")
+  batch = c.data.p * c.data.k + c.data.r
+  chunk = c.train.grad_cache_chunk
+  # Each replica's share must split too; FaceNetTrainer checks that once the
+  # replica count is known.
+  _check(chunk == 0 or (chunk > 0 and batch % chunk == 0),
+         f"train.grad_cache_chunk ({chunk}) must be 0 (off) or divide the "
+         f"batch data.p * data.k + data.r ({batch}).")
   if c.data.source == "synthetic":
     s = c.data.synthetic
     _check(s.train_identities >= c.data.p + c.data.r,
