@@ -28,6 +28,14 @@ def _image_size(embedder):
 
 
 def _make_step(strategy, trainer, jit_compile):
+  if (jit_compile and strategy.num_replicas_in_sync > 1
+      and not isinstance(strategy, tf.distribute.TPUStrategy)
+      and any("GPU" not in d for d in strategy.extended.worker_devices)):
+    # Measured in TF 2.21 (tests/test_xla_step.py): XLA_CPU_JIT has no
+    # CollectiveGatherV2, and MirroredStrategy jit-compiles across CPUs.
+    raise config_lib.ConfigError(
+        "train.jit_compile needs GPUs or TPUs under a multi-replica "
+        "strategy: XLA on CPU has no collectives.")
   step_fn = tf.function(trainer.train_step, jit_compile=jit_compile or None)
 
   @tf.function
