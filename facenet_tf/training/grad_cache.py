@@ -21,22 +21,35 @@ the statistics of the chunk (of the chunk on every replica, if synchronised):
 "ghost batch" normalisation (Hoffer et al. 2017) with the chunk as the ghost
 batch. The gradient is then exact for that model, not for whole-batch BN
 (`tests/test_grad_cache.py` checks both; WORKSPACE_NOTES.md "Training" has
-the trade-off). The model state the forward pass mutates (BN moving
+the trade-off). Normalising pass 3 with whole-batch statistics kept from
+pass 1 would not be exact either: the loss also depends on each BN layer's
+batch mean and variance, whose gradient sums over every chunk and then
+flows into the layers below it, i.e. another chunked pass per BN layer. The model state the forward pass mutates (BN moving
 statistics, random-seed generators) is saved before pass 1 and restored
 before pass 3, so pass 3 replays pass 1's states: moving statistics are
-updated once per chunk (not twice) and a dropout layer would draw the same
-masks in both passes.
+updated once per chunk (not twice; with n chunks a step makes n updates
+from chunk statistics where the plain step makes one from the batch's, so
+the averages forget n times as fast per step) and a dropout layer would
+draw the same masks in both passes.
 
 The chunk loops are Python loops (unrolled in the graph), not
 `tf.while_loop`s: synchronised BatchNorm all-reduces its statistics with
 `merge_call` under MirroredStrategy and MultiWorkerMirroredStrategy (except
-XLA on GPUs), which TF refuses inside a control-flow body. A control
-dependency on the previous chunk's result starts each chunk, so the
-executor runs them one after another and never holds two chunks'
-activations; the graph grows with the number of chunks (2 model copies
-each), shapes stay static and XLA compiles it.
+XLA on GPUs), which TF refuses inside a control-flow body. The graph grows
+with the number of chunks (2 model copies each), and so does tracing.
+Each chunk's input passes through an optimisation barrier together with the
+previous chunk's result, a data dependency: TF's executor then runs the
+chunks one after another, holding one chunk's activations. XLA drops control
+dependencies, but keeps barriers on GPU until after scheduling, so there the
+recompute also cannot be merged with pass 1 as a common subexpression (which
+would keep every chunk's pass-1 activations alive: why JAX's remat uses the
+same barrier). XLA's CPU compiler removes barriers before its last CSE pass:
+under jit_compile on CPU the step is exact but not memory-bounded (measured
+in WORKSPACE_NOTES.md). Outside XLA the barrier is a pass-through kernel.
 """
 import tensorflow as tf
+# Not in TF's public API (tf.raw_ops lacks it); an import error is loud.
+from tensorflow.compiler.tf2xla.python import xla
 
 
 def num_chunks(batch_size, chunk_size):
@@ -58,12 +71,17 @@ def _zeros_for_none(grads, like):
           for g, x in zip(grads, like)]
 
 
+def _after(chunk, tensors):
+  """`chunk`, available only once `tensors` are, and opaque to XLA."""
+  return xla.optimization_barrier(chunk, *tensors)[0]
+
+
 def _embed_without_gradients(model, chunks):
   """Pass 1: the model's outputs on the whole batch, one chunk at a time."""
   parts, previous = [], []
   for chunk in chunks:
-    with tf.control_dependencies(previous):
-      outputs = tf.nest.flatten(model(tf.identity(chunk), training=True))
+    chunk = _after(chunk, previous)
+    outputs = tf.nest.flatten(model(chunk, training=True))
     parts.append(outputs)
     previous = outputs
   return [tf.concat(column, axis=0) for column in zip(*parts)]
@@ -74,8 +92,7 @@ def _backpropagate_chunks(model, chunks, variables, output_grads, grads):
   count = len(chunks)
   output_grads = [tf.split(g, count) for g in output_grads]
   for i, chunk in enumerate(chunks):
-    with tf.control_dependencies(grads):
-      chunk = tf.identity(chunk)
+    chunk = _after(chunk, grads)
     with tf.GradientTape() as tape:
       outputs = tf.nest.flatten(model(chunk, training=True))
     chunk_grads = tape.gradient(
@@ -88,14 +105,14 @@ def cached_gradients(model, images, chunk_size, loss_fn, variables):
   """The gradient of `loss_fn(model(images))`, with chunk-sized activations.
 
   Args:
-    model: a Keras model (or any callable with `non_trainable_variables`)
-      returning a tensor or a list of them, called in training mode.
+    model: a Keras model returning a tensor or a list of them, called in
+      training mode.
     images: its input batch [B, ...], B a static multiple of `chunk_size`.
     chunk_size: images per forward pass.
     loss_fn: the (flattened) list of outputs on the whole batch ->
-      (loss, aux). The loss
-      may also read `variables` directly (weight decay): that part of the
-      gradient is taken with the one through the outputs.
+      (loss, aux). The loss may also read `variables` directly (weight
+      decay): that part of the gradient is taken with the one through the
+      outputs.
     variables: the variables to differentiate.
 
   Returns:
