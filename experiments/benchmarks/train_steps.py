@@ -54,16 +54,19 @@ def plain_step(trainer):
 
 
 def timed(step, batch):
-  start = time.perf_counter()
+  """(wall, process CPU) seconds of one call, run to completion."""
+  wall, cpu = time.perf_counter(), time.process_time()
   step(batch).numpy()
-  return time.perf_counter() - start
+  return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def interleaved(steps, batch, rounds, warmup=2):
-  """Median seconds of each step over `rounds` rounds of one call each.
+  """Median (wall, CPU) seconds of each step over `rounds` rounds.
 
   Odd rounds run the steps in reverse order (a b, b a, ...): measured on a
   quiet machine, whichever step ran second in a pair was ~1-3% slower.
+  The process CPU time (all TF threads) is what other processes on a shared
+  machine disturb least; the wall time is what a user waits.
   """
   for _ in range(warmup):
     for step in steps:
@@ -73,7 +76,7 @@ def interleaved(steps, batch, rounds, warmup=2):
     order = range(len(steps)) if i % 2 == 0 else reversed(range(len(steps)))
     row = {j: timed(steps[j], batch) for j in order}
     times.append([row[j] for j in range(len(steps))])
-  return [float(np.median(column)) for column in zip(*times)]
+  return [tuple(np.median(column, axis=0)) for column in zip(*times)]
 
 
 def mining_only(trainer, batch):

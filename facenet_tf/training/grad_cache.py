@@ -24,13 +24,14 @@ batch. The gradient is then exact for that model, not for whole-batch BN
 the trade-off). Normalising pass 3 with whole-batch statistics kept from
 pass 1 would not be exact either: the loss also depends on each BN layer's
 batch mean and variance, whose gradient sums over every chunk and then
-flows into the layers below it, i.e. another chunked pass per BN layer. The model state the forward pass mutates (BN moving
-statistics, random-seed generators) is saved before pass 1 and restored
-before pass 3, so pass 3 replays pass 1's states: moving statistics are
-updated once per chunk (not twice; with n chunks a step makes n updates
-from chunk statistics where the plain step makes one from the batch's, so
-the averages forget n times as fast per step) and a dropout layer would
-draw the same masks in both passes.
+flows into the layers below it, i.e. another chunked pass per BN layer.
+
+The model state the forward pass mutates (BN moving statistics, random-seed
+generators) is saved before pass 1 and restored before pass 3, so pass 3
+replays pass 1's states: moving statistics are updated once per chunk (not
+twice; with n chunks a step makes n updates from chunk statistics where the
+plain step makes one from the batch's, so the averages forget n times as
+fast per step) and a dropout layer would draw the same masks in both passes.
 
 The chunk loops are Python loops (unrolled in the graph), not
 `tf.while_loop`s: synchronised BatchNorm all-reduces its statistics with

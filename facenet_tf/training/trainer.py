@@ -108,7 +108,7 @@ class FaceNetTrainer(keras.Model):
     return terms, hist
 
   def _loss(self, ctx, labels, embeddings):
-    """This replica's scaled share of the global loss, and what the logs need."""
+    """This replica's scaled share of the global loss, and the logs' inputs."""
     terms, hist = self.mine(labels, embeddings)
     totals = losses.TripletTerms(*tf.nest.map_structure(
         tf.stop_gradient, ctx.all_reduce("sum", list(terms))))
