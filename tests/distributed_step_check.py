@@ -28,15 +28,25 @@ from facenet_tf.training import trainer as trainer_lib  # noqa: E402
 P, K = 4, 4
 
 
-def one_step(strategy, scope, images, labels, initial):
+def patterned_images(rng, labels):
+  """Each identity's own random pattern plus noise, float32 [N, 64, 64, 3]."""
+  patterns = rng.uniform(0, 255, (labels.max() + 1, 64, 64, 3))
+  noise = rng.normal(0, 20, (len(labels), 64, 64, 3))
+  return np.clip(patterns[labels] + noise, 0, 255).astype(np.float32)
+
+
+def one_step(strategy, images, labels, initial, make_optimizer,
+             **trainer_kwargs):
+  """Weights after one step from `initial`, the global batch split in order
+  over the replicas; the optimizer is made in the strategy's scope and
+  `trainer_kwargs` go to FaceNetTrainer."""
   with strategy.scope():
     embedder = models.build("tiny", sync_batchnorm=True)
-    trainer = trainer_lib.FaceNetTrainer(embedder, mining_scope=scope)
-    trainer.compile(optimizer=keras.optimizers.Adagrad(0.05))
+    trainer = trainer_lib.FaceNetTrainer(embedder, **trainer_kwargs)
+    trainer.compile(optimizer=make_optimizer())
     trainer.optimizer.build(trainer.trainable_variables)
   embedder.set_weights(initial)
-  n = strategy.num_replicas_in_sync
-  rows = len(images) // n
+  rows = len(images) // strategy.num_replicas_in_sync
 
   def replica_slice(ctx):
     i = ctx.replica_id_in_sync_group
@@ -47,23 +57,27 @@ def one_step(strategy, scope, images, labels, initial):
   return embedder.get_weights()
 
 
+def max_difference(a, b):
+  return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
 def main():
   rng = np.random.default_rng(0)
   labels = np.repeat(np.arange(P), K).astype(np.int32)
-  patterns = rng.uniform(0, 255, (P, 64, 64, 3))
-  noise = rng.normal(0, 20, (P * K, 64, 64, 3))
-  images = np.clip(patterns[labels] + noise, 0, 255).astype(np.float32)
+  images = patterned_images(rng, labels)
   keras.utils.set_random_seed(0)
   initial = models.build("tiny", sync_batchnorm=True).get_weights()
-  default = one_step(tf.distribute.get_strategy(), "global", images, labels,
-                     initial)
+
+  def step(strategy, scope):
+    return one_step(strategy, images, labels, initial,
+                    lambda: keras.optimizers.Adagrad(0.05),
+                    mining_scope=scope)
+
+  default = step(tf.distribute.get_strategy(), "global")
   mirrored = tf.distribute.MirroredStrategy(DEVICES)
-  results = {"moved": max(float(np.max(np.abs(a - b)))
-                          for a, b in zip(default, initial))}
+  results = {"moved": max_difference(default, initial)}
   for scope in ("global", "replica"):
-    weights = one_step(mirrored, scope, images, labels, initial)
-    results[scope] = max(float(np.max(np.abs(a - b)))
-                         for a, b in zip(default, weights))
+    results[scope] = max_difference(default, step(mirrored, scope))
   print(json.dumps(results))
 
 
