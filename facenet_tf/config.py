@@ -81,6 +81,11 @@ def get_config(arg=None):
   c.loss.margin = 0.2                    # paper §3.1, alpha
   c.loss.metric = "squared_l2"
   c.loss.mining_scope = "global"
+  # > 0: add this weight x a cosine-margin softmax over the training
+  # identities (losses/cosine_softmax.py; not in the paper, for small data).
+  c.loss.softmax_weight = 0.0
+  c.loss.softmax_scale = 30.0
+  c.loss.softmax_margin = 0.35
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adagrad"           # paper §4: AdaGrad, lr 0.05
@@ -153,6 +158,12 @@ def validate(c):
   _check(c.data.r >= 0, f"data.r must be >= 0, got {c.data.r}.")
   _check(c.model.embedding_dim >= 1, "model.embedding_dim must be >= 1.")
   _check(c.loss.margin >= 0, f"loss.margin must be >= 0, got {c.loss.margin}.")
+  _check(c.loss.softmax_weight >= 0 and c.loss.softmax_scale > 0
+         and c.loss.softmax_margin >= 0,
+         "loss.softmax_weight and loss.softmax_margin must be >= 0 and "
+         "loss.softmax_scale > 0.")
+  _check(c.loss.softmax_weight == 0 or c.train.grad_cache_chunk == 0,
+         "loss.softmax_weight > 0 does not work with train.grad_cache_chunk.")
   _check(c.optimizer.learning_rate > 0, "optimizer.learning_rate must be > 0.")
   _check(c.optimizer.warmup_steps == 0 or c.optimizer.schedule == "cosine",
          "optimizer.warmup_steps works with the 'cosine' schedule only.")

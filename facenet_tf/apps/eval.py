@@ -2,14 +2,17 @@
 
     facenet-eval (--saved_model PATH | --workdir DIR) --pairs FILE \
         [--images_dir D] [--flip] [--target_far 1e-3] [--crop_fraction 0.56] \
-        [--batch_size 64] [--output_dir OUT] [--json]
+        [--batch_size 64] [--output_dir OUT] [--json] \
+        [--jpeg_quality Q] [--degrade_pixels N]
 
 Prints accuracy (10-fold, thresholds chosen on the other 9), VAL at the
 target FAR with the FAR achieved, AUC and EER. With --json the last line is
 one JSON object with every metric and the per-fold values. --output_dir gets
 <pairs>_verification.json, <pairs>_roc.png and <pairs>_distances.png.
-A missing image, a malformed pairs file or an undecodable image exits with
-code 2 and a one-line message naming it.
+--jpeg_quality and --degrade_pixels lower every crop's quality before the
+model sees it, as in the paper's Table 4 (see eval_input.degrade).
+A missing image, a malformed pairs file, an undecodable image or an
+out-of-range flag exits with code 2 and a one-line message naming it.
 """
 import json
 
@@ -45,6 +48,17 @@ flags.register_validator("crop_fraction", lambda f: 0 < f <= 1,
                          "--crop_fraction must be in (0, 1].")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Images per model call.",
                                    lower_bound=1)
+_JPEG_QUALITY = flags.DEFINE_integer(
+    "jpeg_quality", None, "Re-encode every crop as a JPEG of this quality "
+    "(1..100) before the model (paper Table 4). Default: no re-encoding.")
+flags.register_validator("jpeg_quality", lambda q: q is None or 1 <= q <= 100,
+                         "--jpeg_quality must be in 1..100.")
+_DEGRADE_PIXELS = flags.DEFINE_integer(
+    "degrade_pixels", 0, "Reduce every crop to this many pixels (a square of "
+    "round(sqrt(N)) px a side), then resize it back to the model's input "
+    "(paper Table 4). 0: off.")
+flags.register_validator("degrade_pixels", lambda n: n >= 0,
+                         "--degrade_pixels must be >= 0 (0: off).")
 _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None, "Write the JSON and the ROC and distance PNGs here.")
 _JSON = flags.DEFINE_bool("json", False,
@@ -62,7 +76,17 @@ def summary(result):
       f"VAL: {result['val']:.4f} +- {result['val_std']:.4f} @ FAR "
       f"{result['far']:.5f} (target {result['target_far']:g})",
       f"AUC: {result['auc']:.4f}  EER: {result['eer']:.4f}",
-  ] + [f"wrote {path}" for path in result["files"]]
+  ] + _degradation(result) + [f"wrote {path}" for path in result["files"]]
+
+
+def _degradation(result):
+  """A line naming what eval_input.degrade did to the images, if anything."""
+  done = []
+  if result.get("degrade_pixels"):
+    done.append(f"{result['degrade_pixels']} pixels")
+  if result.get("jpeg_quality"):
+    done.append(f"JPEG quality {result['jpeg_quality']}")
+  return [f"images degraded: {', '.join(done)}"] if done else []
 
 
 def main(argv):
@@ -73,7 +97,9 @@ def main(argv):
         embedder.embed, _PAIRS.value, _IMAGES_DIR.value, embedder.image_size,
         crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
         target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
-        output_dir=_OUTPUT_DIR.value, model=embedder.source)
+        output_dir=_OUTPUT_DIR.value, model=embedder.source,
+        jpeg_quality=_JPEG_QUALITY.value,
+        degrade_pixels=_DEGRADE_PIXELS.value)
   except eval_lib.InputError as error:
     common.fail(str(error))
   print("\n".join(summary(result)), flush=True)

@@ -3,8 +3,12 @@
 Images go through evaluation geometry (augment.eval_image): resized to
 `image_size + crop_padding` when they differ, then the centre `image_size`
 window, float32 0..255. Batches keep the remainder: evaluation embeds every
-image exactly once.
+image exactly once. `degrade` optionally lowers the crop's quality, as in the
+paper's Table 4 (JPEG quality and number of pixels at evaluation time, the
+model trained at full quality).
 """
+import math
+import numbers
 import os
 
 import tensorflow as tf
@@ -45,7 +49,69 @@ def list_identity_tree(root, extensions=IMAGE_EXTENSIONS):
   return paths, labels, names
 
 
-def image_files_dataset(paths, image_size, batch_size, crop_padding=0):
+def check_degradation(jpeg_quality=None, degrade_pixels=None):
+  """Raises ValueError unless each option is off or in range (see degrade)."""
+  if jpeg_quality is not None and not (_is_int(jpeg_quality)
+                                       and 1 <= jpeg_quality <= 100):
+    raise ValueError("jpeg_quality must be an integer in 1..100 (None: no "
+                     f"re-encoding), got {jpeg_quality!r}")
+  if degrade_pixels is not None and not (_is_int(degrade_pixels)
+                                         and degrade_pixels >= 0):
+    raise ValueError("degrade_pixels must be a number of pixels >= 1 (0 or "
+                     f"None: off), got {degrade_pixels!r}")
+
+
+def _is_int(value):
+  return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def degrade(image, jpeg_quality=None, degrade_pixels=None):
+  """An evaluation crop as a lower-quality camera would give it (Table 4).
+
+  With `degrade_pixels` N the crop is reduced to round(sqrt(N)) px a side
+  (area: each pixel the mean of those it covers, i.e. antialiased), then
+  resized back bilinearly; a side already that small is kept, so N at or
+  above the crop's pixels changes nothing. With `jpeg_quality` Q the
+  (reduced) image is encoded as a JPEG of quality Q and decoded. Both off
+  (None or 0): `image` itself, bit for bit.
+
+  Args:
+    image: float32 [H, W, 3] in 0..255, H and W static.
+    jpeg_quality: None, or the JPEG quality 1..100.
+    degrade_pixels: None or 0, or the number of pixels N >= 1.
+
+  Returns:
+    float32 [H, W, 3] in 0..255.
+  """
+  check_degradation(jpeg_quality, degrade_pixels)
+  size = tuple(image.shape[:2])
+  low = _reduced_size(size, degrade_pixels)
+  if low != size:
+    image = tf.image.resize(image, low, method="area")
+  if jpeg_quality is not None:
+    image = _jpeg_round_trip(image, jpeg_quality)
+  if low != size:
+    image = tf.image.resize(image, size, method="bilinear")
+  return image
+
+
+def _reduced_size(size, pixels):
+  """(h, w) capped at round(sqrt(pixels)) a side; `size` itself when off."""
+  if not pixels:
+    return size
+  side = round(math.sqrt(pixels))
+  return min(side, size[0]), min(side, size[1])
+
+
+def _jpeg_round_trip(image, quality):
+  pixels = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+  decoded = tf.io.decode_jpeg(tf.io.encode_jpeg(pixels, quality=quality),
+                              channels=3)
+  return tf.ensure_shape(tf.cast(decoded, tf.float32), image.shape)
+
+
+def image_files_dataset(paths, image_size, batch_size, crop_padding=0,
+                        jpeg_quality=None, degrade_pixels=None):
   """Batches of float32 [b, H, W, 3] images of `paths`, in order.
 
   A missing, unreadable or undecodable file raises InvalidArgumentError
@@ -58,11 +124,15 @@ def image_files_dataset(paths, image_size, batch_size, crop_padding=0):
     image_size: output size, int or (height, width).
     batch_size: images per batch; the last batch holds the remainder.
     crop_padding: resize to image_size + crop_padding, keep the centre.
+    jpeg_quality: re-encode each crop as a JPEG of this quality (degrade).
+    degrade_pixels: reduce each crop to this many pixels and back (degrade).
   """
+  check_degradation(jpeg_quality, degrade_pixels)
   paths = tf.constant(list(paths), tf.string)
   count = int(paths.shape[0])
-  load = lambda index: (index, augment.eval_image(
-      tf.io.read_file(paths[index]), image_size, crop_padding))
+  load = lambda index: (index, degrade(augment.eval_image(
+      tf.io.read_file(paths[index]), image_size, crop_padding),
+                                       jpeg_quality, degrade_pixels))
   loaded = tf.data.Dataset.range(count).map(
       load, num_parallel_calls=AUTOTUNE, deterministic=True).ignore_errors()
   height, width = augment.image_hw(image_size)

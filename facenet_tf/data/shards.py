@@ -65,6 +65,15 @@ def find_shards(data_dir, name=None):
   return pattern, [path for _, _, path in shards]
 
 
+def num_labels(data_dir, name=None):
+  """1 + the largest label in the shards: the classes a classifier needs."""
+  _, paths = find_shards(data_dir, name)
+  spec = {"label": tf.io.FixedLenFeature([], tf.int64)}
+  labels = tf.data.TFRecordDataset(paths).map(
+      lambda x: tf.io.parse_single_example(x, spec)["label"])
+  return int(labels.reduce(tf.constant(-1, tf.int64), tf.maximum)) + 1
+
+
 def check_shard(path):
   """Raises ShardError naming `path` if its last record is cut short.
 

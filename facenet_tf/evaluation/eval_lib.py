@@ -109,8 +109,11 @@ def pair_folds(fold, num_folds=NUM_FOLDS):
 
 def embed_files(embed_fn, paths, image_size,
                 crop_fraction=DEFAULT_CROP_FRACTION, batch_size=64, flip=False,
-                progress=True):
+                progress=True, jpeg_quality=None, degrade_pixels=None):
   """Embeddings [N, D] of image files: centre crop, resize, embed.
+
+  `jpeg_quality` and `degrade_pixels` lower the crops' quality before the
+  model sees them (eval_input.degrade, paper Table 4); None: off.
 
   With `flip`, an image's embedding is L2-normalise(emb(image) +
   emb(mirrored image)): faces are roughly mirror-symmetric, so the two views
@@ -118,7 +121,8 @@ def embed_files(embed_fn, paths, image_size,
   the paper reports none).
   """
   dataset = eval_input.image_files_dataset(
-      paths, image_size, batch_size, crop_padding(image_size, crop_fraction))
+      paths, image_size, batch_size, crop_padding(image_size, crop_fraction),
+      jpeg_quality, degrade_pixels)
   out = []
   with tqdm.tqdm(total=len(paths), unit="img", desc="embedding",
                  disable=not progress) as bar:
@@ -140,7 +144,8 @@ def embed_files(embed_fn, paths, image_size,
 def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
                    crop_fraction=DEFAULT_CROP_FRACTION, flip=False,
                    target_far=1e-3, batch_size=64, output_dir=None,
-                   model=None, progress=True):
+                   model=None, progress=True, jpeg_quality=None,
+                   degrade_pixels=None):
   """Verification metrics of `embed_fn` on the pairs of `pairs_file`.
 
   Args:
@@ -157,17 +162,23 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
       and `<stem>_distances.png` there (<stem>: the pairs file's name).
     model: what embed_fn is (e.g. Embedder.source), stored in the result.
     progress: show a progress bar while embedding.
+    jpeg_quality: re-encode every crop as a JPEG of this quality, 1..100,
+      before the model (paper Table 4); None: off.
+    degrade_pixels: reduce every crop to this many pixels and resize it back
+      (paper Table 4); None or 0: off.
 
   Returns:
     verification.evaluate's dict, plus model, pairs_file, images_dir,
-    fold_source, num_images, image_size, crop_fraction, flip, seconds, and
-    files (the paths written).
+    fold_source, num_images, image_size, crop_fraction, flip, jpeg_quality,
+    degrade_pixels, seconds, and files (the paths written).
 
   Raises:
     FileNotFoundError: naming the first missing image.
     InputError: a malformed pairs file or an undecodable image.
+    ValueError: jpeg_quality or degrade_pixels out of range.
   """
   started = time.time()
+  eval_input.check_degradation(jpeg_quality, degrade_pixels)
   try:
     pairs = lfw_protocol.read_pairs(pairs_file, images_dir, check_exists=True)
   except ValueError as error:
@@ -176,7 +187,7 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
   folds, fold_source = pair_folds(fold)
   image_size = tuple(int(s) for s in image_size)
   emb = embed_files(embed_fn, paths, image_size, crop_fraction, batch_size,
-                    flip, progress)
+                    flip, progress, jpeg_quality, degrade_pixels)
   dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §2
   result = verification.evaluate(dist, issame, folds, target_far)
   result.update({
@@ -186,7 +197,9 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
           paths[0]))),
       "fold_source": fold_source, "num_images": len(paths),
       "image_size": list(image_size), "crop_fraction": crop_fraction,
-      "flip": flip, "seconds": round(time.time() - started, 1), "files": []})
+      "flip": flip, "jpeg_quality": jpeg_quality,
+      "degrade_pixels": degrade_pixels or None,
+      "seconds": round(time.time() - started, 1), "files": []})
   if output_dir:
     result["files"] = write_outputs(result, dist, issame, output_dir,
                                     _stem(pairs_file))

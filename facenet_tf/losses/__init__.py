@@ -1,4 +1,6 @@
 """Triplet losses: distances, masks, mining and losses (paper §3)."""
+from facenet_tf.losses.cosine_softmax import CosineClassifier
+from facenet_tf.losses.cosine_softmax import cosine_margin_loss_sum
 from facenet_tf.losses.distances import METRICS
 from facenet_tf.losses.distances import distance_matrix
 from facenet_tf.losses.distances import pairwise_distances
@@ -11,4 +13,5 @@ from facenet_tf.losses.triplet import summarize
 from facenet_tf.losses.triplet import triplet_batch_all_loss
 from facenet_tf.losses.triplet import triplet_hard_loss
 from facenet_tf.losses.triplet import triplet_hardest_negative_loss
+from facenet_tf.losses.triplet import triplet_random_negative_loss
 from facenet_tf.losses.triplet import triplet_semihard_loss

@@ -149,6 +149,67 @@ def hardest_negative_terms(dist, pos, neg, margin):
   return _terms(loss, valid, dist, d_an, pos, neg)
 
 
+def _mix32(x):
+  """lowbias32 (C. Wellons' hash prospector): a bijective hash of uint32."""
+  for shift, factor in ((16, 0x7feb352d), (15, 0x846ca68b)):
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, shift))
+    x *= tf.constant(factor, tf.uint32)  # wraps modulo 2^32
+  return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def random_negative_indices(neg, seed):
+  """Per (a, b) entry of `neg` [A, B], the column of a uniformly random
+  negative of anchor a, drawn independently for every entry.
+
+  The draw is an integer hash of (seed, a, b), not a TF random op: TF's
+  stateless RNG gives other numbers under XLA, a hash gives the same bits in
+  eager, XLA and NumPy. It picks the r-th negative (column order), r uniform
+  in [0, count): O(A B log B), no [A, B, B] noise as an argmax of random
+  scores per pair would need. Rows without a negative get some column.
+
+  Args:
+    neg: bool [A, B], True where column b is a negative of anchor a.
+    seed: integer scalar.
+
+  Returns:
+    int32 [A, B] column indices.
+  """
+  # top_k is stable: the negatives' columns first, in column order.
+  order = tf.math.top_k(tf.cast(neg, tf.int32), k=tf.shape(neg)[1]).indices
+  num_neg = tf.reduce_sum(tf.cast(neg, tf.int64), axis=1, keepdims=True)
+  entry = tf.reshape(tf.range(tf.size(neg)), tf.shape(neg))
+  bits = _mix32(tf.cast(entry, tf.uint32) + _mix32(tf.cast(seed, tf.uint32)))
+  # The top 24 bits are a fraction k / 2^24; floor(k * count / 2^24) is an
+  # exact integer in [0, count), uniform to within count / 2^24.
+  rank = tf.bitwise.right_shift(
+      tf.cast(tf.bitwise.right_shift(bits, 8), tf.int64) * num_neg, 24)
+  return tf.gather(order, tf.cast(rank, tf.int32), batch_dims=1)
+
+
+def _batch_seed(dist, neg):
+  """A seed that changes with the batch: a weighted sum of each anchor's
+  closest-negative column. Integers, so eager and XLA agree unless two
+  distances are within rounding of each other."""
+  hardest = tf.argmin(tf.where(neg, dist, float("inf")), axis=1)
+  weights = tf.range(1, tf.size(hardest, out_type=tf.int64) + 1)
+  return tf.reduce_sum(hardest * weights)
+
+
+def random_negative_terms(dist, pos, neg, margin, seed=None):
+  """Every (a, p); n = a negative of a chosen uniformly at random, the
+  baseline that §3.2's semi-hard selection improves on.
+
+  The draw is a function of `seed` (an integer) or, by default, of the
+  batch: the loss is a function of its inputs (eager and XLA agree, a step
+  replays identically), and every new batch draws new negatives.
+  """
+  seed = _batch_seed(dist, neg) if seed is None else seed
+  d_an = tf.gather(dist, random_negative_indices(neg, seed), batch_dims=1)
+  valid = pos & tf.reduce_any(neg, axis=1, keepdims=True)
+  loss = tf.maximum(dist - d_an + margin, 0.0)
+  return _terms(loss, valid, dist, d_an, pos, neg)
+
+
 def batch_hard_terms(dist, pos, neg, margin, soft=False):
   """Per anchor: the farthest positive and the closest negative.
 
@@ -196,4 +257,5 @@ MINERS = {
     "hard_soft": lambda d, p, n, m: batch_hard_terms(d, p, n, m, soft=True),
     "batch_all": batch_all_terms,
     "hardest_negative": hardest_negative_terms,
+    "random": random_negative_terms,
 }

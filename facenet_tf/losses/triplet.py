@@ -73,3 +73,9 @@ def triplet_hardest_negative_loss(labels, embeddings, margin=0.2,
   """Mean over all (a, p) of the hinge against the anchor's hardest negative."""
   return _loss("hardest_negative", labels, embeddings, margin, metric,
                with_stats)
+
+
+def triplet_random_negative_loss(labels, embeddings, margin=0.2,
+                                 metric="squared_l2", with_stats=False):
+  """Mean over all (a, p) of the hinge against a random negative of a."""
+  return _loss("random", labels, embeddings, margin, metric, with_stats)

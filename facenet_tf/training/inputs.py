@@ -18,6 +18,7 @@ import tensorflow as tf
 from data_pipelines import lfw_protocol
 from facenet_tf.data import augment as augment_lib
 from facenet_tf.data import pk_sampler
+from facenet_tf.data import shards
 from facenet_tf.data import synthetic_faces
 from facenet_tf.data import synthetic_input
 from facenet_tf.evaluation import eval_lib
@@ -38,6 +39,14 @@ def _square(image_size):
     raise ValueError(f"Synthetic faces are square; this model takes "
                      f"{height}x{width}. Set model.image_size.")
   return height
+
+
+def num_train_classes(config):
+  """How many identities the training data labels (0..n-1)."""
+  if config.data.source == "synthetic":
+    return config.data.synthetic.train_identities
+  return shards.num_labels(config.data.tfrecords.dir,
+                           config.data.tfrecords.name or None)
 
 
 def train_iterator(config, strategy, image_size, start_step):

@@ -17,6 +17,7 @@ SCALARS = ("loss", "active_fraction", "mean_d_ap", "mean_d_an",
            "positive_pairs", "anchors_without_positive",
            "anchors_without_negative", "regularization_loss",
            "embedding_norm_mean", "embedding_norm_min", "embedding_norm_max")
+OPTIONAL_SCALARS = ("softmax_loss",)  # with loss.softmax_weight > 0
 
 
 class TrainSummaries:
@@ -34,8 +35,9 @@ class TrainSummaries:
 
   def write_train(self, step, logs, learning_rate, images_per_second):
     with self.train.as_default(step=step):
-      for name in SCALARS:
-        tf.summary.scalar(name, float(logs[name]))
+      for name in SCALARS + OPTIONAL_SCALARS:
+        if name in logs:
+          tf.summary.scalar(name, float(logs[name]))
       tf.summary.scalar("learning_rate", learning_rate)
       tf.summary.scalar("images_per_second", images_per_second)
       for name in ("d_ap", "d_an"):

@@ -72,15 +72,22 @@ def train(config, workdir, strategy=None):
     trainer = trainer_lib.FaceNetTrainer(
         embedder, mining=config.loss.mining, margin=config.loss.margin,
         metric=config.loss.metric, mining_scope=config.loss.mining_scope,
-        grad_cache_chunk=config.train.grad_cache_chunk)
+        grad_cache_chunk=config.train.grad_cache_chunk,
+        num_classes=(inputs.num_train_classes(config)
+                     if config.loss.softmax_weight else 0),
+        softmax_weight=config.loss.softmax_weight,
+        softmax_scale=config.loss.softmax_scale,
+        softmax_margin=config.loss.softmax_margin)
     trainer.compile(optimizer=optimizers.make_optimizer(
         config.optimizer, config.train.steps, config.model.dtype_policy))
     # Build the slots now, so a checkpoint restores them instead of deferring.
     trainer.optimizer.build(trainer.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
+  classifier = ({"classifier": trainer.classifier}
+                if trainer.classifier is not None else {})
   manager = workdir_lib.checkpoint_manager(
       workdir, config, chief, task_id, embedder=embedder,
-      optimizer=trainer.optimizer, step=step)
+      optimizer=trainer.optimizer, step=step, **classifier)
   # Every worker resumes from the chief's checkpoint.
   latest = tf.train.latest_checkpoint(workdir_lib.path(workdir, "checkpoints"))
   if latest:

@@ -16,7 +16,9 @@ replicas each holds B/N of it, so each replica:
 `mining_scope='replica'` skips step 2 and mines inside each replica's share,
 so the two can be compared. The loss and its statistics come from one pass.
 `grad_cache_chunk > 0` computes the same step's gradient on activations of
-that many images at a time (`grad_cache.py`).
+that many images at a time (`grad_cache.py`). `softmax_weight > 0` adds a
+cosine-margin softmax over `num_classes` training identities
+(losses/cosine_softmax.py) to the triplet loss, averaged over the global batch.
 """
 import keras
 import tensorflow as tf
@@ -56,15 +58,22 @@ class FaceNetTrainer(keras.Model):
   (a divisor of the per-replica batch) back-propagates it N images at a
   time through a gradient cache. Mining, loss and update are the same;
   BatchNorm then normalises each chunk with its own statistics.
+  `softmax_weight > 0` (needs `num_classes`, and no gradient cache) adds
+  `softmax_weight` x the cosine-margin softmax loss.
   """
 
   def __init__(self, embedder, mining="semihard", margin=0.2,
                metric="squared_l2", mining_scope="global", grad_cache_chunk=0,
-               **kwargs):
+               num_classes=0, softmax_weight=0.0, softmax_scale=30.0,
+               softmax_margin=0.35, **kwargs):
     super().__init__(**kwargs)
     if grad_cache_chunk < 0:
       raise ValueError(f"grad_cache_chunk must be >= 0 (0 = off), got "
                        f"{grad_cache_chunk}.")
+    if softmax_weight and (grad_cache_chunk or num_classes < 2):
+      raise ValueError(f"softmax_weight > 0 needs num_classes >= 2 (got "
+                       f"{num_classes}) and grad_cache_chunk = 0 (got "
+                       f"{grad_cache_chunk}).")
     if mining_scope not in ("global", "replica"):
       raise ValueError(f"mining_scope must be 'global' or 'replica', got "
                        f"{mining_scope!r}.")
@@ -76,6 +85,13 @@ class FaceNetTrainer(keras.Model):
     self.mining, self.margin = mining, margin
     self.metric, self.mining_scope = metric, mining_scope
     self.grad_cache_chunk = grad_cache_chunk
+    self.num_classes, self.softmax_weight = num_classes, softmax_weight
+    self.softmax_scale, self.softmax_margin = softmax_scale, softmax_margin
+    self.classifier = None
+    if softmax_weight:
+      self.classifier = losses.CosineClassifier(
+          num_classes, softmax_scale, softmax_margin, name="classifier")
+      self.classifier.build(embedder.outputs[0].shape)
     # The same layers, also returning the pre-normalisation embedding, whose
     # norm TensorBoard shows (the L2-normalised one is 1 by construction).
     self._heads = keras.Model(
@@ -114,11 +130,18 @@ class FaceNetTrainer(keras.Model):
         tf.stop_gradient, ctx.all_reduce("sum", list(terms))))
     # This replica's share of the global mean: the N shares sum to it.
     loss = tf.math.divide_no_nan(terms.loss_sum, totals.loss_count)
+    softmax = tf.constant(0.0)
+    if self.classifier is not None:
+      # This replica's share of the mean over the global batch.
+      global_size = tf.cast(tf.size(labels) * ctx.num_replicas_in_sync,
+                            tf.float32)
+      softmax = self.classifier(embeddings, labels) / global_size
+      loss += self.softmax_weight * softmax
     # Weight decay is counted once over the replicas, not N times.
     reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
            if self.embedder.losses else tf.constant(0.0))
     scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
-    return scaled, (totals, hist, reg)
+    return scaled, (totals, hist, reg, softmax)
 
   def train_step(self, data):
     images, labels = data
@@ -126,19 +149,21 @@ class FaceNetTrainer(keras.Model):
     variables = self.trainable_variables
     loss_fn = lambda outputs: self._loss(ctx, labels, outputs[1])
     if self.grad_cache_chunk:
-      grads, (raw, _), (totals, hist, reg) = grad_cache.cached_gradients(
+      grads, (raw, _), aux = grad_cache.cached_gradients(
           self._heads, images, self.grad_cache_chunk, loss_fn, variables)
     else:
       with tf.GradientTape() as tape:
         raw, embeddings = self._heads(images, training=True)
-        scaled, (totals, hist, reg) = loss_fn([raw, embeddings])
+        scaled, aux = loss_fn([raw, embeddings])
       grads = tape.gradient(scaled, variables)
     self.optimizer.apply(grads, variables)
-    return self._logs(ctx, totals, hist, raw, reg)
+    return self._logs(ctx, raw, *aux)
 
-  def _logs(self, ctx, totals, hist, raw, reg):
+  def _logs(self, ctx, raw, totals, hist, reg, softmax):
     """Global statistics: identical on every replica."""
     _, stats = losses.summarize(totals)
+    if self.classifier is not None:
+      stats["softmax_loss"] = ctx.all_reduce("sum", tf.stop_gradient(softmax))
     norms = _all_gather(ctx, tf.norm(tf.cast(raw, tf.float32), axis=1))
     stats.update({
         "regularization_loss": ctx.all_reduce("sum", tf.cast(reg, tf.float32)),
@@ -156,7 +181,10 @@ class FaceNetTrainer(keras.Model):
         "embedder": keras.saving.serialize_keras_object(self.embedder),
         "mining": self.mining, "margin": self.margin, "metric": self.metric,
         "mining_scope": self.mining_scope,
-        "grad_cache_chunk": self.grad_cache_chunk})
+        "grad_cache_chunk": self.grad_cache_chunk,
+        "num_classes": self.num_classes, "softmax_weight": self.softmax_weight,
+        "softmax_scale": self.softmax_scale,
+        "softmax_margin": self.softmax_margin})
     return config
 
   @classmethod
