@@ -138,3 +138,47 @@ def test_smoke_sweep_end_to_end(tmp_path):
   assert (tmp_path / "embedding_dim_smoke.png").exists()
   assert (tmp_path / "runs" / "embedding_dim_smoke" / "64" /
           "results.json").exists()
+
+
+@pytest.mark.unit
+def test_a_variant_with_a_finished_twin_config_is_linked(tmp_path):
+  """mining/semihard has the config of the finished embedding_dim/128 run."""
+  config = config_lib.get_config("smoke")
+  twin = tmp_path / "embedding_dim" / "128"
+  twin.mkdir(parents=True)
+  (twin / "config.json").write_text(config.to_json())
+  (twin / "results.json").write_text("{}")
+  workdir = tmp_path / "mining" / "semihard"
+  run_ablation.train(["facenet-train", "--never-run"], str(workdir),
+                     lambda: config)
+  assert workdir.is_symlink() and workdir.resolve() == twin.resolve()
+  other = config_lib.get_config("smoke")
+  other.loss.mining = "batch_all"
+  (twin / "config.json").write_text(other.to_json())
+  assert run_ablation._finished_twin(config, tmp_path) is None
+
+
+@pytest.mark.unit
+def test_training_curve_counts_minutes_from_the_first_step(tmp_path):
+  """Fabricated logs: loss at steps 10, 20; accuracy at 150..600 (0.5 x
+  step / 600), AUC and VAL at 600 only."""
+  from experiments.results import training_curve
+  _fake_workdir(tmp_path, 0.8, collapse=False)
+  for sub, tag, values in (("train", "loss", {10: 0.2, 20: 0.1}),
+                           ("eval", "verification_auc", {600: 0.9}),
+                           ("eval", "verification_val", {600: 0.3})):
+    writer = tf.summary.create_file_writer(str(tmp_path / "tensorboard" / sub))
+    with writer.as_default():
+      for step, value in values.items():
+        tf.summary.scalar(tag, value, step=step)
+    writer.close()
+  points = training_curve.curve(str(tmp_path))
+  assert [p["step"] for p in points] == [150, 300, 450, 600]
+  assert points[-1]["accuracy"] == pytest.approx(0.5)  # 0.5 * 600 / 600
+  assert points[-1]["auc"] == pytest.approx(0.9) and np.isnan(points[0]["auc"])
+  minutes = [p["minutes"] for p in points]
+  assert minutes == sorted(minutes) and minutes[0] >= 0
+  training_curve.write(points, "fake", str(tmp_path), str(tmp_path))
+  assert "| 600 |" in (tmp_path / "fake_curve.md").read_text()
+  assert training_curve.main(["--workdir", str(tmp_path / "none"),
+                              "--name", "x", "--out_dir", str(tmp_path)]) == 2

@@ -62,10 +62,33 @@ def command(experiment, variant, workdir, smoke):
           "--workdir", str(workdir)]
 
 
-def train(argv, workdir):
-  """Runs facenet-train `argv` unless `workdir` has finished (results.json)."""
+def _finished_twin(config, root):
+  """A finished workdir under `root`/*/* trained with exactly `config`.
+
+  The ablations share their base run (128-d, semi-hard, K = 4): a variant
+  whose resolved config equals a finished run's is that run, so it is linked,
+  not trained again.
+  """
+  wanted = json.loads(config.to_json())
+  for done in sorted(pathlib.Path(root).glob("*/*/results.json")):
+    with open(done.parent / "config.json") as f:
+      if json.load(f) == wanted:
+        return done.parent
+  return None
+
+
+def train(argv, workdir, config_fn=None):
+  """Runs facenet-train `argv` unless `workdir` has finished (results.json)
+  or a finished twin with the config `config_fn()` exists (then links it)."""
   if os.path.exists(os.path.join(workdir, "results.json")):
     print(f"done already: {workdir}", flush=True)
+    return
+  twin = (_finished_twin(config_fn(), pathlib.Path(workdir).parents[1])
+          if config_fn and not os.path.exists(workdir) else None)
+  if twin:
+    os.makedirs(os.path.dirname(workdir), exist_ok=True)
+    os.symlink(twin, workdir)
+    print(f"same config as {twin}: linked", flush=True)
     return
   print("running:", " ".join(argv), flush=True)
   # The same interpreter as this script, whatever `facenet-train` is on PATH.
@@ -77,12 +100,12 @@ def train(argv, workdir):
 
 
 def read_scalars(logdir):
-  """{tag: {"steps", "values"}} of every scalar in `logdir`'s event files.
+  """{tag: {"steps", "values", "wall_times"}} of every scalar in `logdir`.
 
   A resumed run appends a new event file; a step logged twice keeps the
   value of the later file.
   """
-  by_tag = {}
+  by_tag, walls = {}, {}
   for path in sorted(pathlib.Path(logdir).glob("events.out.tfevents.*"),
                      key=os.path.getmtime):
     for record in tf.data.TFRecordDataset(str(path)):
@@ -91,8 +114,10 @@ def read_scalars(logdir):
         array = tf.make_ndarray(value.tensor)
         if array.ndim == 0:  # histograms are [bins, 3]
           by_tag.setdefault(value.tag, {})[event.step] = float(array)
+          walls.setdefault(value.tag, {})[event.step] = event.wall_time
   return {tag: {"steps": sorted(points),
-                "values": [points[s] for s in sorted(points)]}
+                "values": [points[s] for s in sorted(points)],
+                "wall_times": [walls[tag][s] for s in sorted(points)]}
           for tag, points in by_tag.items()}
 
 
@@ -235,7 +260,9 @@ def main(argv=None):
   rows = []
   for variant in [module.DEFAULT] if quality else variants:
     workdir = os.path.join(root, variant)
-    train(command(args.experiment, variant, workdir, args.smoke), workdir)
+    arg = f"{variant},{base.SMOKE}" if args.smoke else variant
+    train(command(args.experiment, variant, workdir, args.smoke), workdir,
+          lambda: module.get_config(arg))
     rows.append(collect(args.experiment, variant, workdir, args.smoke))
   evaluations = (module.evaluate(rows[0]["workdir"], variants) if quality
                  else None)

@@ -3,7 +3,8 @@
     facenet-eval (--saved_model PATH | --workdir DIR) --pairs FILE \
         [--images_dir D] [--flip] [--target_far 1e-3] [--crop_fraction 0.56] \
         [--batch_size 64] [--output_dir OUT] [--json] \
-        [--jpeg_quality Q] [--degrade_pixels N]
+        [--jpeg_quality Q] [--degrade_pixels N] \
+        [--v1_saved_model PATH | --v1_workdir DIR]
 
 Prints accuracy (10-fold, thresholds chosen on the other 9), VAL at the
 target FAR with the FAR achieved, AUC and EER. With --json the last line is
@@ -11,6 +12,12 @@ one JSON object with every metric and the per-fold values. --output_dir gets
 <pairs>_verification.json, <pairs>_roc.png and <pairs>_distances.png.
 --jpeg_quality and --degrade_pixels lower every crop's quality before the
 model sees it, as in the paper's Table 4 (see eval_input.degrade).
+With a v1 model (--v1_saved_model or --v1_workdir; the --saved_model or
+--workdir model is then v2) it reports compatibility as in the paper's §7
+Fig. 8: v1-v1, v2-v2 and v1->v2 (each pair's first image embedded by v1,
+the gallery, its second by v2, the probe); --output_dir gets
+<pairs>_compatibility.json and the three ROC curves in
+<pairs>_compatibility_roc.png.
 A missing image, a malformed pairs file, an undecodable image or an
 out-of-range flag exits with code 2 and a one-line message naming it.
 """
@@ -19,6 +26,7 @@ import json
 from absl import flags
 
 from facenet_tf.apps import common
+from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import eval_lib
 
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None,
@@ -63,6 +71,12 @@ _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None, "Write the JSON and the ROC and distance PNGs here.")
 _JSON = flags.DEFINE_bool("json", False,
                           "End with one line: the result as a JSON object.")
+_V1_SAVED_MODEL = flags.DEFINE_string(
+    "v1_saved_model", None, "The old model (v1) whose embeddings form the "
+    "gallery: compare it with this model (v2) as in the paper's §7.")
+_V1_WORKDIR = flags.DEFINE_string(
+    "v1_workdir", None, "As --v1_saved_model, from a facenet-train workdir.")
+flags.mark_flags_as_mutual_exclusive(["v1_saved_model", "v1_workdir"])
 
 
 def summary(result):
@@ -89,20 +103,53 @@ def _degradation(result):
   return [f"images degraded: {', '.join(done)}"] if done else []
 
 
+def compatibility_summary(result):
+  """Human-readable lines of a compatibility result (§7 Fig. 8)."""
+  lines = [f"v1 (gallery): {result['v1_model']}",
+           f"v2 (probes): {result['v2_model']}",
+           f"pairs: {result['v1_v1']['num_pairs']} from "
+           f"{result['pairs_file']}, {result['num_images']} images"]
+  for mode in compatibility.MODES:
+    r = result[mode]
+    lines.append(
+        f"{mode}: accuracy {r['accuracy']:.4f} +- {r['accuracy_std']:.4f}  "
+        f"VAL {r['val']:.4f} @ FAR {r['far']:.5f}  AUC {r['auc']:.4f}  "
+        f"EER {r['eer']:.4f}")
+  return (lines + _degradation(result)
+          + [f"wrote {path}" for path in result["files"]])
+
+
+def _verification(embedder):
+  """Verification of `embedder` alone."""
+  return eval_lib.evaluate_pairs(
+      embedder.embed, _PAIRS.value, _IMAGES_DIR.value, embedder.image_size,
+      crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
+      target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
+      output_dir=_OUTPUT_DIR.value, model=embedder.source,
+      jpeg_quality=_JPEG_QUALITY.value, degrade_pixels=_DEGRADE_PIXELS.value)
+
+
+def _compatibility(embedder):
+  """The three modes, v1 from the --v1_* flag and `embedder` as v2."""
+  v1 = eval_lib.load_embedder(_V1_SAVED_MODEL.value, _V1_WORKDIR.value)
+  return compatibility.evaluate_pairs(
+      v1, embedder, _PAIRS.value, _IMAGES_DIR.value,
+      crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
+      target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
+      output_dir=_OUTPUT_DIR.value, jpeg_quality=_JPEG_QUALITY.value,
+      degrade_pixels=_DEGRADE_PIXELS.value)
+
+
 def main(argv):
   del argv
+  with_v1 = bool(_V1_SAVED_MODEL.value or _V1_WORKDIR.value)
   try:
     embedder = eval_lib.load_embedder(_SAVED_MODEL.value, _WORKDIR.value)
-    result = eval_lib.evaluate_pairs(
-        embedder.embed, _PAIRS.value, _IMAGES_DIR.value, embedder.image_size,
-        crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
-        target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
-        output_dir=_OUTPUT_DIR.value, model=embedder.source,
-        jpeg_quality=_JPEG_QUALITY.value,
-        degrade_pixels=_DEGRADE_PIXELS.value)
+    result = (_compatibility if with_v1 else _verification)(embedder)
   except eval_lib.InputError as error:
     common.fail(str(error))
-  print("\n".join(summary(result)), flush=True)
+  lines = (compatibility_summary if with_v1 else summary)(result)
+  print("\n".join(lines), flush=True)
   if _JSON.value:
     print(json.dumps(result), flush=True)
 

@@ -7,7 +7,9 @@
 
 Rerunning the same command continues from the last checkpoint. The last
 line printed is one JSON object: verification_accuracy, saved_model,
-workdir, steps, seconds, ...
+workdir, steps, seconds, ... A config with a `harmonic` section runs the
+harmonic-embedding recipe instead (training/harmonic_lib.py, paper §7),
+whose JSON has v1_v1, v2_v2, v1_v2 and baseline_v1_init.
 """
 import json
 import os
@@ -17,6 +19,7 @@ from ml_collections import config_flags
 
 from facenet_tf import config as config_lib
 from facenet_tf.apps import common
+from facenet_tf.training import harmonic_lib
 from facenet_tf.training import strategy as strategy_lib
 from facenet_tf.training import train_lib
 
@@ -42,7 +45,8 @@ def main(argv):
   config = common.config_value(_CONFIG)
   strategy = strategy_lib.make_strategy(
       _STRATEGY.value, _NUM_CPU_DEVICES.value, _TPU.value)
-  result = train_lib.train(config, _WORKDIR.value, strategy)
+  train = harmonic_lib.train if "harmonic" in config else train_lib.train
+  result = train(config, _WORKDIR.value, strategy)
   print(json.dumps(result), flush=True)
 
 

@@ -107,6 +107,23 @@ def pair_folds(fold, num_folds=NUM_FOLDS):
           f"interleaved: pair i in fold i mod {num_folds}")
 
 
+def pair_index(pairs_file, images_dir=None):
+  """(paths, first, second, issame, folds, fold_source) of a pairs file.
+
+  Each image appears once in `paths`; first and second index it.
+
+  Raises:
+    FileNotFoundError: naming the first missing image.
+    InputError: a malformed pairs file.
+  """
+  try:
+    pairs = lfw_protocol.read_pairs(pairs_file, images_dir, check_exists=True)
+  except ValueError as error:
+    raise InputError(str(error)) from None
+  paths, first, second, issame, fold = lfw_protocol.pair_image_index(pairs)
+  return (paths, first, second, issame, *pair_folds(fold))
+
+
 def embed_files(embed_fn, paths, image_size,
                 crop_fraction=DEFAULT_CROP_FRACTION, batch_size=64, flip=False,
                 progress=True, jpeg_quality=None, degrade_pixels=None):
@@ -179,12 +196,8 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
   """
   started = time.time()
   eval_input.check_degradation(jpeg_quality, degrade_pixels)
-  try:
-    pairs = lfw_protocol.read_pairs(pairs_file, images_dir, check_exists=True)
-  except ValueError as error:
-    raise InputError(str(error)) from None
-  paths, first, second, issame, fold = lfw_protocol.pair_image_index(pairs)
-  folds, fold_source = pair_folds(fold)
+  paths, first, second, issame, folds, fold_source = pair_index(pairs_file,
+                                                                images_dir)
   image_size = tuple(int(s) for s in image_size)
   emb = embed_files(embed_fn, paths, image_size, crop_fraction, batch_size,
                     flip, progress, jpeg_quality, degrade_pixels)

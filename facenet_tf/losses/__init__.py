@@ -4,6 +4,9 @@ from facenet_tf.losses.cosine_softmax import cosine_margin_loss_sum
 from facenet_tf.losses.distances import METRICS
 from facenet_tf.losses.distances import distance_matrix
 from facenet_tf.losses.distances import pairwise_distances
+from facenet_tf.losses.harmonic import harmonic_loss
+from facenet_tf.losses.harmonic import harmonic_terms
+from facenet_tf.losses.harmonic import union_distances
 from facenet_tf.losses.keras_loss import TripletLoss
 from facenet_tf.losses.mining import MINERS
 from facenet_tf.losses.mining import TripletTerms
