@@ -18,7 +18,6 @@ summaries and the training loop of train_lib serve both.
 import tensorflow as tf
 
 from facenet_tf import losses
-from facenet_tf.training import grad_cache
 from facenet_tf.training import trainer as trainer_lib
 
 TRAIN_LAYERS = ("embedding", "all")
@@ -90,22 +89,8 @@ class HarmonicTrainer(trainer_lib.FaceNetTrainer):
             "d_an": trainer_lib._histogram(dist, neg, limit)}  # pylint: disable=protected-access
     return terms, hist
 
-  def train_step(self, data):
-    images, labels = data
-    ctx = trainer_lib._replica_context()  # pylint: disable=protected-access
-    # 1. v1 outside the tape: it is frozen.
+  def _loss_fn(self, ctx, images, labels):
+    # v1 outside the gradient tape (FaceNetTrainer.train_step calls this
+    # before opening it): v1 is frozen. v2 runs in training mode there.
     v1 = self.v1_embeddings(images)
-    variables = self.trainable_variables
-    # 3.-4. FaceNetTrainer's loss, mining the union through `mine`.
-    loss_fn = lambda outputs: self._loss(ctx, labels, (outputs[1], v1))
-    if self.grad_cache_chunk:
-      grads, (raw, _), aux = grad_cache.cached_gradients(
-          self._heads, images, self.grad_cache_chunk, loss_fn, variables)
-    else:
-      # 2. v2 in training mode (frozen layers run in inference mode).
-      with tf.GradientTape() as tape:
-        raw, v2 = self._heads(images, training=True)
-        scaled, aux = loss_fn([raw, v2])
-      grads = tape.gradient(scaled, variables)
-    self.optimizer.apply(grads, variables)
-    return self._logs(ctx, raw, *aux)
+    return lambda outputs: self._loss(ctx, labels, (outputs[1], v1))

@@ -143,11 +143,16 @@ class FaceNetTrainer(keras.Model):
     scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
     return scaled, (totals, hist, reg, softmax)
 
+  def _loss_fn(self, ctx, images, labels):
+    """The step's loss: [raw, embeddings] of `images` -> (scaled, aux)."""
+    del images  # a subclass may embed them with another model (harmonic)
+    return lambda outputs: self._loss(ctx, labels, outputs[1])
+
   def train_step(self, data):
     images, labels = data
     ctx = _replica_context()
     variables = self.trainable_variables
-    loss_fn = lambda outputs: self._loss(ctx, labels, outputs[1])
+    loss_fn = self._loss_fn(ctx, images, labels)
     if self.grad_cache_chunk:
       grads, (raw, _), aux = grad_cache.cached_gradients(
           self._heads, images, self.grad_cache_chunk, loss_fn, variables)
