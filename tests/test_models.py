@@ -6,8 +6,9 @@ import pytest
 from facenet_tf import models
 from tests import model_checks
 
-ALL = ["inception_resnet_v1", "nn1", "nn2", "nn3", "nn4", "nns1", "nns2", "tiny"]
-SMALL = ["tiny", "nns2", "nn4"]  # a gradient step is cheap for these
+ALL = ["inception_resnet_v1", "nn1", "nn2", "nn3", "nn4", "nns1", "nns2",
+       "resnet_small", "tiny"]
+SMALL = ["tiny", "nns2", "nn4", "resnet_small"]  # a gradient step is cheap for these
 
 
 @pytest.mark.unit
