@@ -76,8 +76,9 @@ def _quality_panel(ax, xs, rows, reference, paper, xlabel):
   """Our accuracy and VAL against a degradation, the paper's VAL beside."""
   ax.plot(xs, [r["accuracy"] for r in rows], marker="o", label="accuracy")
   ax.plot(xs, [r["val"] for r in rows], marker="s", label="VAL @ FAR 1e-3")
-  ax.plot(xs, [_percent(paper[x]) for x in xs], marker="^", linestyle="--",
-          color="black", label="paper VAL @ 1e-3 (NN1, Table 4)")
+  shown = [x for x in xs if x in paper]  # extra grid points have no paper row
+  ax.plot(shown, [_percent(paper[x]) for x in shown], marker="^",
+          linestyle="--", color="black", label="paper VAL @ 1e-3 (NN1, Table 4)")
   for key, style in (("accuracy", "C0"), ("val", "C1")):
     ax.axhline(reference[key], color=style, linestyle=":", linewidth=1)
   ax.set_xlabel(xlabel)

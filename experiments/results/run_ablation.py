@@ -197,7 +197,7 @@ def _quality_tables(evaluations):
     for value, m in sorted(evaluations[prefix].items()):
       shown = (f"{value:,} ({math.isqrt(value)}²)" if prefix == "pixels"
                else str(value))
-      rows.append((shown, *_metrics_cells(m), paper[value]))
+      rows.append((shown, *_metrics_cells(m), paper.get(value, "-")))
     lines += _table((label, "accuracy ± std (10 folds)", "AUC",
                      "VAL @ FAR=1e-3", "paper val-rate (NN1)"), rows)
   return lines
