@@ -55,7 +55,8 @@ def test_variants_change_what_they_name():
     for arg in (name, f"{name},smoke"):  # smoke keeps the batch
       data = ablate_batch.get_config(arg).data
       assert (data.p, data.k, data.r) == (p, k, p * k // 4)
-  assert len(ablate_image_quality.eval_variants()) == 11
+  # Table 4's 6 JPEG qualities, its 5 pixel counts and 4 scaled to 64 px.
+  assert len(ablate_image_quality.eval_variants()) == 6 + 5 + 4
 
 
 @pytest.mark.integration
