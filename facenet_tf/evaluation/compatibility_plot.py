@@ -39,10 +39,4 @@ def plot_compatibility_roc(dists, issame, path, target_far=None,
                  label=f"target FAR {target_far:g}")
   axes.set_xscale("log")
   axes.set_xlim(min(smallest, target_far or 1), 1)
-  axes.set_ylim(0, 1.01)
-  axes.set_xlabel("FAR (false accept rate)")
-  axes.set_ylabel("VAL (true accept rate)")
-  axes.set_title(title)
-  axes.grid(True, which="both", alpha=0.3)
-  axes.legend(loc="lower right")
-  plots._save(figure, path)  # pylint: disable=protected-access
+  plots.finish_roc(figure, axes, title, path)

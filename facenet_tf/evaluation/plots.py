@@ -40,6 +40,11 @@ def plot_roc(far, tpr, path, target_far=None, title="ROC"):
   axes.set_xscale("log")
   if shown.any():
     axes.set_xlim(min(far[shown].min(), target_far or 1), 1)
+  finish_roc(figure, axes, title, path)
+
+
+def finish_roc(figure, axes, title, path):
+  """Labels a VAL-vs-FAR axes like every ROC of the package and saves it."""
   axes.set_ylim(0, 1.01)
   axes.set_xlabel("FAR (false accept rate)")
   axes.set_ylabel("VAL (true accept rate)")
