@@ -93,7 +93,9 @@ def test_sigkill_mid_run_then_same_command_resumes(tmp_path):
                            *args], cwd=ROOT, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
   deadline = time.time() + 240
-  while not list(workdir.glob("checkpoints/ckpt-*.index")):
+  # The manager's state file is written (atomically) after a checkpoint's
+  # data and index: only then is the checkpoint one a rerun resumes from.
+  while not (workdir / "checkpoints" / "checkpoint").exists():
     assert proc.poll() is None, "training ended before its first checkpoint"
     assert time.time() < deadline, "no checkpoint within 240 s"
     time.sleep(0.05)
