@@ -46,6 +46,12 @@ def one_step(strategy, images, labels, initial, make_optimizer,
     trainer.compile(optimizer=make_optimizer())
     trainer.optimizer.build(trainer.trainable_variables)
   embedder.set_weights(initial)
+  run_train_step(strategy, trainer, images, labels)
+  return embedder.get_weights()
+
+
+def run_train_step(strategy, trainer, images, labels):
+  """One `trainer.train_step` on the global batch, split by replica."""
   rows = len(images) // strategy.num_replicas_in_sync
 
   def replica_slice(ctx):
@@ -54,7 +60,6 @@ def one_step(strategy, images, labels, initial, make_optimizer,
 
   batch = strategy.experimental_distribute_values_from_function(replica_slice)
   tf.function(lambda b: strategy.run(trainer.train_step, args=(b,)))(batch)
-  return embedder.get_weights()
 
 
 def max_difference(a, b):

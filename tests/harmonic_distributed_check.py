@@ -32,14 +32,7 @@ def one_step(strategy, images, labels, initial, mining_scope):
     trainer.optimizer.build(trainer.trainable_variables)
   v2.set_weights(initial[0])
   v1.set_weights(initial[1])
-  rows = len(images) // strategy.num_replicas_in_sync
-
-  def replica_slice(ctx):
-    i = ctx.replica_id_in_sync_group
-    return images[i * rows:(i + 1) * rows], labels[i * rows:(i + 1) * rows]
-
-  batch = strategy.experimental_distribute_values_from_function(replica_slice)
-  tf.function(lambda b: strategy.run(trainer.train_step, args=(b,)))(batch)
+  check.run_train_step(strategy, trainer, images, labels)
   return v2.get_weights(), v1.get_weights()
 
 

@@ -146,11 +146,7 @@ def train(config, workdir, strategy=None):
   started = time.time()
   config = resolve(config, workdir)
   h = config.harmonic
-  strategy = strategy or tf.distribute.get_strategy()
-  chief, task_id = workdir_lib.worker_role(strategy)
-  if chief:
-    workdir_lib.save_config(config, workdir)
-  keras.utils.set_random_seed(config.seed)
+  strategy, chief, task_id = train_lib.start_run(config, workdir, strategy)
   with strategy.scope():
     v1, _ = workdir_lib.restore_embedder(h.v1_workdir)
     v2, _ = workdir_lib.restore_embedder(h.init_workdir)

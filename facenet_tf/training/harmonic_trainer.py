@@ -72,22 +72,15 @@ class HarmonicTrainer(trainer_lib.FaceNetTrainer):
       images = tf.image.resize(images, size, antialias=True)
     return tf.stop_gradient(self.v1_embedder(images, training=False))
 
-  def mine(self, labels, embeddings):
-    """`TripletTerms` and histograms; `embeddings` = (v2, v1) of this replica."""
+  def distances(self, ctx, labels, embeddings):
+    """Both versions of this replica's anchors vs the (gathered) union;
+    `embeddings` = (v2, v1) of this replica."""
     v2, v1 = embeddings
-    ctx = trainer_lib._replica_context()  # pylint: disable=protected-access
-    labels = tf.reshape(labels, [-1])
     keys_v2, keys_v1, key_labels = (self._gather(ctx, x)
                                     for x in (v2, v1, labels))
-    offset = (ctx.replica_id_in_sync_group * tf.shape(labels)[0]
-              if self.mining_scope == "global" else 0)
-    dist, pos, neg = losses.union_distances(
-        v2, v1, labels, keys_v2, keys_v1, key_labels, offset, self.metric)
-    terms = losses.MINERS[self.mining](dist, pos, neg, self.margin)
-    limit = trainer_lib.DISTANCE_RANGE[self.metric]
-    hist = {"d_ap": trainer_lib._histogram(dist, pos, limit),  # pylint: disable=protected-access
-            "d_an": trainer_lib._histogram(dist, neg, limit)}  # pylint: disable=protected-access
-    return terms, hist
+    return losses.union_distances(
+        v2, v1, labels, keys_v2, keys_v1, key_labels,
+        self._offset(ctx, tf.shape(labels)[0]), self.metric)
 
   def _loss_fn(self, ctx, images, labels):
     # v1 outside the gradient tape (FaceNetTrainer.train_step calls this

@@ -58,15 +58,21 @@ def _write_eval(writer, step, result):
                result["accuracy"], result["accuracy_std"])
 
 
-def train(config, workdir, strategy=None):
-  """Trains, evaluates and exports; returns the result dict (results.json)."""
-  started = time.time()
-  config = config_lib.validate(config)
+def start_run(config, workdir, strategy=None):
+  """(strategy, chief, task_id): the chief keeps config.json; seeds set."""
   strategy = strategy or tf.distribute.get_strategy()
   chief, task_id = workdir_lib.worker_role(strategy)
   if chief:
     workdir_lib.save_config(config, workdir)
   keras.utils.set_random_seed(config.seed)
+  return strategy, chief, task_id
+
+
+def train(config, workdir, strategy=None):
+  """Trains, evaluates and exports; returns the result dict (results.json)."""
+  started = time.time()
+  config = config_lib.validate(config)
+  strategy, chief, task_id = start_run(config, workdir, strategy)
   with strategy.scope():
     embedder = workdir_lib.build_embedder(config)
     trainer = trainer_lib.FaceNetTrainer(

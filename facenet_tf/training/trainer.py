@@ -104,19 +104,26 @@ class FaceNetTrainer(keras.Model):
   def _gather(self, ctx, x):
     return _all_gather(ctx, x) if self.mining_scope == "global" else x
 
-  def mine(self, labels, embeddings):
-    """Local `TripletTerms` and distance histograms for this replica's anchors."""
-    ctx = _replica_context()
-    labels = tf.reshape(labels, [-1])
+  def _offset(self, ctx, local):
+    """Where this replica's anchors sit among the gathered keys."""
+    return (ctx.replica_id_in_sync_group * local
+            if self.mining_scope == "global" else 0)
+
+  def distances(self, ctx, labels, embeddings):
+    """(dist, pos, neg) [A, B]: this replica's anchors vs the (gathered) keys."""
     keys, key_labels = self._gather(ctx, embeddings), self._gather(ctx, labels)
     local = tf.shape(labels)[0]
-    offset = (ctx.replica_id_in_sync_group * local
-              if self.mining_scope == "global" else 0)
     # Anchor i of this replica is column offset + i of the gathered batch.
-    same_item = tf.equal(tf.range(local)[:, None] + offset,
+    same_item = tf.equal(tf.range(local)[:, None] + self._offset(ctx, local),
                          tf.range(tf.shape(key_labels)[0])[None, :])
     dist = losses.distance_matrix(embeddings, keys, self.metric, same_item)
     pos, neg = losses.label_masks(labels, key_labels, same_item)
+    return dist, pos, neg
+
+  def mine(self, labels, embeddings):
+    """Local `TripletTerms` and distance histograms for this replica's anchors."""
+    dist, pos, neg = self.distances(_replica_context(),
+                                    tf.reshape(labels, [-1]), embeddings)
     terms = losses.MINERS[self.mining](dist, pos, neg, self.margin)
     limit = DISTANCE_RANGE[self.metric]
     hist = {"d_ap": _histogram(dist, pos, limit),
