@@ -1,12 +1,19 @@
 r"""MTCNN face alignment: `D/<identity>/<img>` -> `O/<identity>/<img>.png`.
 
     python -m data_pipelines.align --input_dir D --output_dir O \
-        [--image_size 182] [--margin 44] [--no_face skip|center_crop] \
-        [--multiple_faces central|largest] [--min_confidence 0.9] \
-        [--format png|jpeg] [--num_workers W] [--batch_size 8]
+        [--geometry landmarks|box] [--image_size N] [--margin 44] \
+        [--no_face skip|center_crop] [--multiple_faces central|largest] \
+        [--min_confidence 0.9] [--format png|jpeg] [--num_workers W] \
+        [--batch_size 8] [--detections EARLIER_OUTPUT_DIR]
 
-Crops follow davidsandberg/facenet's align_dataset_mtcnn (see
-`align_geometry`). Resumable: a crop already under its final name is skipped;
+The crop is an alignment spec (facenet_tf/alignment/spec.py): `landmarks`
+maps MTCNN's five keypoints onto the ArcFace template; `box` is
+davidsandberg/facenet's align_dataset_mtcnn crop. The spec is written to
+`O/alignment_spec.json` and the summary; build_tfrecords copies it into its
+manifest, training into the model's export. `--detections` reuses the MTCNN
+detections logged by an earlier run over the same input (same
+--min_confidence), so a second geometry costs warps only.
+Resumable: a crop already under its final name is skipped;
 files that gave no crop before (no face, undecodable, failed) are retried,
 because their outcome depends on the flags, and they are few. Writes
 `O/align_summary.json` (counts, lists of the files without a crop, timing;
@@ -23,7 +30,8 @@ import pathlib
 import sys
 import time
 
-from data_pipelines import align_geometry
+from facenet_tf.alignment import geometry as align_geometry
+from facenet_tf.alignment import spec as spec_lib
 from data_pipelines import align_worker
 from data_pipelines.align_worker import AlignOptions
 
@@ -31,7 +39,7 @@ SUMMARY_NAME = "align_summary.json"
 LOG_NAME = "align_log.jsonl"
 # Options that change what a crop looks like: a resumed run must match them,
 # or the output tree would mix two kinds of crop.
-_CROP_FIELDS = ("image_size", "margin", "multiple_faces", "min_confidence",
+_CROP_FIELDS = ("alignment", "multiple_faces", "min_confidence",
                 "image_format")
 _PROGRESS_SECONDS = 30
 
@@ -41,9 +49,12 @@ def usable_cpus():
   return len(os.sched_getaffinity(0))
 
 
-def check_arguments(input_dir, output_dir, options, num_workers):
+def check_arguments(input_dir, output_dir, options, num_workers,
+                    detections=None):
   """Raises ValueError with a message for the user if the job cannot run."""
   options.validate()
+  if detections is not None:
+    _check_detections(detections, options)
   if num_workers < 1:
     raise ValueError(f"num_workers must be >= 1, got {num_workers}")
   input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
@@ -56,13 +67,31 @@ def check_arguments(input_dir, output_dir, options, num_workers):
     raise ValueError(f"output_dir {output_dir} must not be inside input_dir")
   summary_path = output_dir / SUMMARY_NAME
   if summary_path.exists():
-    before = json.loads(summary_path.read_text())["options"]
-    changed = [f for f in _CROP_FIELDS
-               if before.get(f) != getattr(options, f)]
+    summary = json.loads(summary_path.read_text())
+    spec = summary.get("alignment")
+    before = {**summary["options"], "alignment": (
+        spec_lib.AlignmentSpec.from_dict(spec).to_dict() if spec else None)}
+    now = {**dataclasses.asdict(options),
+           "alignment": options.spec.to_dict()}
+    changed = [f for f in _CROP_FIELDS if before.get(f) != now[f]]
     if changed:
       raise ValueError(f"{output_dir} holds crops made with other {changed} "
                        f"({ {f: before.get(f) for f in changed} }): use a new "
                        "output_dir or the same options")
+
+
+def _check_detections(directory, options):
+  """The earlier run's log must exist and have used the same threshold."""
+  directory = pathlib.Path(directory)
+  summary_path = directory / SUMMARY_NAME
+  if not (directory / LOG_NAME).exists() or not summary_path.exists():
+    raise ValueError(f"--detections {directory} holds no {LOG_NAME} and "
+                     f"{SUMMARY_NAME} of an earlier align run")
+  before = json.loads(summary_path.read_text())["options"]
+  if before.get("min_confidence") != options.min_confidence:
+    raise ValueError(f"--detections {directory} used min_confidence "
+                     f"{before.get('min_confidence')}, this run "
+                     f"{options.min_confidence}")
 
 
 def plan(input_dir, output_dir, options):
@@ -93,7 +122,7 @@ def plan(input_dir, output_dir, options):
 
 
 def align_dataset(input_dir, output_dir, options=AlignOptions(),
-                  num_workers=1):
+                  num_workers=1, detections=None):
   """Aligns every image under `input_dir` into the same tree in `output_dir`.
 
   Args:
@@ -102,6 +131,7 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
     output_dir: where crops, the summary and the log go; created if needed.
     options: an `AlignOptions`.
     num_workers: processes, each with its own MTCNN; 1 runs in this process.
+    detections: an earlier output_dir whose logged detections are reused.
 
   Returns:
     The summary dict also written to `output_dir/align_summary.json`.
@@ -109,10 +139,13 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
   Raises:
     ValueError: as `check_arguments`.
   """
-  check_arguments(input_dir, output_dir, options, num_workers)
+  check_arguments(input_dir, output_dir, options, num_workers, detections)
   start = time.perf_counter()
   input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
   output_dir.mkdir(parents=True, exist_ok=True)
+  spec_lib.write(options.spec, output_dir)
+  cache = (align_worker.read_detections(pathlib.Path(detections) / LOG_NAME)
+           if detections else None)
   for stale in output_dir.rglob(f".*{align_worker.TEMP_SUFFIX}"):
     stale.unlink()  # left by a killed run
   tasks, done, collisions = plan(input_dir, output_dir, options)
@@ -124,7 +157,7 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
     _record(summary, log, collisions)
     next_report = time.perf_counter() + _PROGRESS_SECONDS
     for records in _run_batches(batches, input_dir, output_dir, options,
-                                num_workers):
+                                num_workers, cache):
       _record(summary, log, records)
       if time.perf_counter() > next_report:
         next_report += _PROGRESS_SECONDS
@@ -140,10 +173,11 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
   return summary
 
 
-def _run_batches(batches, input_dir, output_dir, options, num_workers):
+def _run_batches(batches, input_dir, output_dir, options, num_workers,
+                 cache=None):
   """Yields each batch's records, in this process or from a pool."""
   threads = max(1, usable_cpus() // num_workers)
-  job = (str(input_dir), str(output_dir), options, threads)
+  job = (str(input_dir), str(output_dir), options, threads, cache)
   if num_workers == 1:
     align_worker.init_worker(*job)
     yield from map(align_worker.align_batch, batches)
@@ -157,10 +191,11 @@ def _run_batches(batches, input_dir, output_dir, options, num_workers):
 def _new_summary(input_dir, output_dir, options, num_workers, done):
   counts = dict.fromkeys(
       ("processed", "aligned", "no_face", "center_cropped", "undecodable",
-       "failed", "multiple_faces"), 0)
+       "failed", "multiple_faces", "detections_reused"), 0)
   counts["skipped_done"] = done
   return {"input_dir": str(input_dir), "output_dir": str(output_dir),
-          "options": dataclasses.asdict(options), "num_workers": num_workers,
+          "options": dataclasses.asdict(options),
+          "alignment": options.spec.to_dict(), "num_workers": num_workers,
           "started": datetime.datetime.now().isoformat(timespec="seconds"),
           "finished": False, "counts": counts, "seconds": None,
           "images_per_second": None, "no_face_files": [],
@@ -184,6 +219,7 @@ def _record(summary, log, records):
       summary[f"{status}_files"].append(
           {"path": record["path"], "error": record["error"]})
     counts["multiple_faces"] += record.get("faces", 0) > 1
+    counts["detections_reused"] += record.get("cached", False)
     log.write(json.dumps({"run": summary["started"], **record}) + "\n")
   log.flush()
 
@@ -197,14 +233,19 @@ def _write_json(path, value):
 def _parse_args(argv):
   parser = argparse.ArgumentParser(
       prog="python -m data_pipelines.align",
-      description="Detect, crop and resize faces with MTCNN (davidsandberg "
-                  "conventions); resumable, multi-process.")
+      description="Detect faces with MTCNN and align them to an alignment "
+                  "spec; resumable, multi-process.")
   parser.add_argument("--input_dir", required=True,
                       help="tree of <identity>/<image> files")
   parser.add_argument("--output_dir", required=True, help="same tree, crops")
   defaults = AlignOptions()
+  parser.add_argument("--geometry", choices=spec_lib.GEOMETRIES,
+                      default=defaults.geometry,
+                      help="landmarks: 5 keypoints onto the ArcFace template; "
+                           "box: davidsandberg's box + margin")
   parser.add_argument("--image_size", type=int, default=defaults.image_size,
-                      help="side of the square crop written")
+                      help="side of the square crop written (default: 128 "
+                           "for landmarks, 182 for box)")
   parser.add_argument("--margin", type=int, default=defaults.margin,
                       help="pixels added around the box, half on each side")
   parser.add_argument("--no_face", choices=align_worker.NO_FACE_MODES,
@@ -226,11 +267,15 @@ def _parse_args(argv):
                       help="processes (default: usable CPUs)")
   parser.add_argument("--batch_size", type=int, default=defaults.batch_size,
                       help="same-sized images per MTCNN call")
+  parser.add_argument("--detections", default=None,
+                      help="an earlier output_dir of this input: reuse its "
+                           "logged MTCNN detections")
   args = parser.parse_args(argv)
   option_names = [f.name for f in dataclasses.fields(AlignOptions)]
   options = AlignOptions(**{name: getattr(args, name) for name in option_names})
   try:
-    check_arguments(args.input_dir, args.output_dir, options, args.num_workers)
+    check_arguments(args.input_dir, args.output_dir, options,
+                    args.num_workers, args.detections)
   except ValueError as error:
     parser.error(str(error))  # exit code 2, usage, no traceback
   return args, options
@@ -240,7 +285,7 @@ def main(argv=None):
   """Command-line entry point; returns the exit code."""
   args, options = _parse_args(argv)
   summary = align_dataset(args.input_dir, args.output_dir, options,
-                          args.num_workers)
+                          args.num_workers, args.detections)
   print(json.dumps({key: summary[key] for key in
                     ("counts", "seconds", "images_per_second")}, indent=1))
   print(f"summary: {pathlib.Path(args.output_dir) / SUMMARY_NAME}")

@@ -1,16 +1,23 @@
-"""One alignment process: decode, detect with MTCNN in batches, crop, write.
+"""One alignment process: decode, detect with MTCNN in batches, align, write.
 
 TensorFlow is imported only when a detector is built, so the parent process
-of a multi-process run (and flag parsing) never loads it.
+of a multi-process run (and flag parsing) never loads it. With a detection
+cache (`--detections`, the log of an earlier run over the same files), a
+file whose detections are cached is aligned without running MTCNN: another
+geometry or size costs a warp, not a detection.
 """
 import dataclasses
+import json
 import os
 import pathlib
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from data_pipelines import align_geometry
+from facenet_tf.alignment import detector as detector_lib
+from facenet_tf.alignment import geometry as align_geometry
+from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.alignment import warp
 
 NO_FACE_MODES = ("skip", "center_crop")
 # format name -> (Pillow format, file extension, save arguments)
@@ -19,11 +26,9 @@ IMAGE_FORMATS = {"png": ("PNG", ".png", {}),
 # A crop is written under this hidden name, then renamed: a killed run never
 # leaves a partial file under the final name.
 TEMP_SUFFIX = ".align-tmp"
-# davidsandberg's detect_face settings: minsize 20, threshold [0.6, 0.7, 0.7],
-# factor 0.709 (mtcnn 1.0 defaults to 0.8 for the last stage).
-_MTCNN_SETTINGS = {"min_face_size": 20, "scale_factor": 0.709,
-                   "threshold_pnet": 0.6, "threshold_rnet": 0.7,
-                   "threshold_onet": 0.7}
+# Written crop side when --image_size is not given: davidsandberg's 182 for
+# box crops; 128 for landmark crops (the 112 px ArcFace view at 160 / 182).
+DEFAULT_IMAGE_SIZE = {"box": 182, "landmarks": 128}
 
 _detector = None
 _job = {}
@@ -32,7 +37,8 @@ _job = {}
 @dataclasses.dataclass(frozen=True)
 class AlignOptions:
   """What the aligner writes; see `python -m data_pipelines.align --help`."""
-  image_size: int = 182
+  geometry: str = "landmarks"
+  image_size: int | None = None
   margin: int = 44
   no_face: str = "skip"
   multiple_faces: str = "central"
@@ -42,10 +48,11 @@ class AlignOptions:
 
   def validate(self):
     """Raises ValueError naming the first invalid field."""
-    if self.image_size < 1:
-      raise ValueError(f"image_size must be >= 1, got {self.image_size}")
+    if self.image_size is not None and self.image_size < 8:
+      raise ValueError(f"image_size must be >= 8, got {self.image_size}")
     if self.margin < 0:
       raise ValueError(f"margin must be >= 0, got {self.margin}")
+    self.spec  # pylint: disable=pointless-statement  (validates geometry)
     if self.no_face not in NO_FACE_MODES:
       raise ValueError(f"no_face must be one of {NO_FACE_MODES}, "
                        f"got {self.no_face!r}")
@@ -63,34 +70,43 @@ class AlignOptions:
       raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
   @property
+  def spec(self):
+    """The AlignmentSpec of the crops these options write."""
+    size = self.image_size or DEFAULT_IMAGE_SIZE.get(self.geometry, 128)
+    return spec_lib.AlignmentSpec(geometry=self.geometry, image_size=size,
+                                  margin=self.margin)
+
+  @property
   def suffix(self):
     """Extension of the written crops."""
     return IMAGE_FORMATS[self.image_format][1]
 
 
-def init_worker(input_dir, output_dir, options, intra_op_threads):
-  """Sets this process's job and builds its MTCNN once (a Pool initializer)."""
+def init_worker(input_dir, output_dir, options, intra_op_threads,
+                detections=None):
+  """Sets this process's job and builds its MTCNN once (a Pool initializer).
+
+  `detections` maps input paths to cached `Faces.to_json()` values.
+  """
   global _detector
   _job.update(input_dir=pathlib.Path(input_dir),
-              output_dir=pathlib.Path(output_dir), options=options)
+              output_dir=pathlib.Path(output_dir), options=options,
+              spec=options.spec, detections=detections or {})
   if _detector is None:
-    _detector = _build_detector(intra_op_threads)
+    _detector = detector_lib.FaceDetector(
+        min_confidence=options.min_confidence, batch_size=options.batch_size,
+        intra_op_threads=intra_op_threads)
 
 
-def _build_detector(intra_op_threads):
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  try:
-    # W workers x T threads should not exceed the cores; MTCNN runs its ops
-    # one after another, so inter-op parallelism buys nothing.
-    tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    # mtcnn runs on CPU:0; hiding GPUs stops every worker reserving GPU memory.
-    tf.config.set_visible_devices([], "GPU")
-  except RuntimeError:
-    pass  # TF already initialised in this process (in-process use): keep it.
-  from mtcnn import MTCNN  # pylint: disable=import-outside-toplevel
-  return MTCNN()
+def read_detections(log_path):
+  """`path -> faces` of every detection an align log recorded (last wins)."""
+  cache = {}
+  with open(log_path, encoding="utf-8") as log:
+    for line in log:
+      record = json.loads(line)
+      if "detections" in record:
+        cache[record["path"]] = record["detections"]
+  return cache
 
 
 def decode_rgb(path):
@@ -107,10 +123,6 @@ def decode_rgb(path):
 def align_batch(tasks):
   """Aligns `(relative input path, relative output path)` pairs.
 
-  Args:
-    tasks: a list of pairs of POSIX-style paths relative to the job's input
-      and output directories.
-
   Returns:
     One log record (a JSON-ready dict) per task, in the same order.
   """
@@ -122,74 +134,53 @@ def align_batch(tasks):
     except Exception as error:  # pylint: disable=broad-except
       # Whatever Pillow raises, the file cannot be used: record why.
       records[index].update(status="undecodable", error=_describe(error))
-  # Batch only same-shaped images: mtcnn pads a mixed batch to its largest.
-  by_shape = {}
+  cached = {i: _job["detections"].get(tasks[i][0]) for i in images}
+  to_detect = [i for i in images if cached[i] is None]
+  detected = dict(zip(to_detect,
+                      _detector.detect([images[i] for i in to_detect])))
   for index, image in images.items():
-    by_shape.setdefault(image.shape, []).append(index)
-  batch_size = _job["options"].batch_size
-  for indices in by_shape.values():
-    for start in range(0, len(indices), batch_size):
-      chunk = indices[start:start + batch_size]
-      found = _detect_each([images[i] for i in chunk])
-      for index, detections in zip(chunk, found):
-        _align_one(records[index], tasks[index][1], images[index], detections)
+    if cached[index] is not None:
+      found = (detector_lib.Faces.from_json(cached[index]), None)
+      records[index]["cached"] = True
+    else:
+      found = detected[index]
+    _align_one(records[index], tasks[index][1], image, *found)
   return records
 
 
-def _detect_each(images):
-  """Per image an [N, 5] array (x1, y1, x2, y2, confidence) or the error."""
-  try:
-    rows = _detector.detect_faces(
-        [image.astype(np.float32) for image in images], output_type="numpy",
-        box_format="xyxy", fit_to_image=False, **_MTCNN_SETTINGS)
-    return [rows[rows[:, 0] == i, 1:6] for i in range(len(images))]
-  except Exception as error:  # pylint: disable=broad-except
-    if len(images) == 1:
-      return [error]
-    # Retry one by one so that one bad image does not fail its whole batch.
-    return [found for image in images for found in _detect_each([image])]
-
-
-def _align_one(record, output_relative, image, detections):
+def _align_one(record, output_relative, image, faces, best_below):
   """Fills `record` and writes the crop, if any, for one decoded image."""
-  options = _job["options"]
+  options, spec = _job["options"], _job["spec"]
   record.update(height=image.shape[0], width=image.shape[1])
-  if isinstance(detections, Exception):
-    record.update(status="failed", error=_describe(detections))
+  if isinstance(faces, Exception):
+    record.update(status="failed", error=_describe(faces))
     return
-  faces = detections[detections[:, 4] >= options.min_confidence]
   record["faces"] = len(faces)
+  record["detections"] = faces.to_json()
   if len(faces):
-    chosen = faces[align_geometry.choose_face(faces[:, :4], image.shape,
-                                              options.multiple_faces)]
-    crop = align_geometry.margin_crop_box(chosen[:4], options.margin,
-                                          image.shape)
-    record.update(status="aligned",
-                  box=[round(float(v), 1) for v in chosen[:4]],
-                  confidence=round(float(chosen[4]), 5))
+    chosen = align_geometry.choose_face(faces.boxes, image.shape,
+                                        options.multiple_faces)
+    box, keypoints = faces.boxes[chosen], faces.keypoints[chosen]
+    crop = warp.align_face(image, box, keypoints, spec)
+    record.update(status="aligned", box=[round(float(v), 1) for v in box],
+                  confidence=round(float(faces.scores[chosen]), 5))
   else:
-    if len(detections):  # below min_confidence: keep the best for the record
-      record["best_confidence"] = round(float(detections[:, 4].max()), 5)
+    if best_below is not None:  # below min_confidence: keep it for the record
+      record["best_confidence"] = round(best_below, 5)
     if options.no_face == "skip":
       record["status"] = "no_face"
       return
-    crop = align_geometry.center_crop_box(image.shape)
-    record["status"] = "center_crop"
-  x0, y0, x1, y1 = crop
-  _write_atomically(image[y0:y1, x0:x1], _job["output_dir"] / output_relative,
-                    options)
-  record.update(crop=list(crop), output=output_relative)
+    crop, window = warp.center_fallback(image, spec)
+    record.update(status="center_crop", crop=list(window))
+  _write_atomically(crop, _job["output_dir"] / output_relative, options)
+  record["output"] = output_relative
 
 
 def _write_atomically(crop, path, options):
   pillow_format, _, save_args = IMAGE_FORMATS[options.image_format]
-  size = (options.image_size, options.image_size)
-  # Pillow's bilinear resize is what davidsandberg's scipy.misc.imresize(...,
-  # interp="bilinear") ran underneath.
-  resized = Image.fromarray(crop).resize(size, Image.BILINEAR)
   path.parent.mkdir(parents=True, exist_ok=True)
   temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
-  resized.save(temporary, format=pillow_format, **save_args)
+  Image.fromarray(crop).save(temporary, format=pillow_format, **save_args)
   os.replace(temporary, path)
 
 

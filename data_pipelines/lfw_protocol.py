@@ -10,6 +10,9 @@
 View 1 lists get fold 0. Image i of `name` is
 `<images_root>/<name>/<name>_NNNN.jpg` (4-digit, 1-based), images_root
 defaulting to `images/` beside the list, the layout of ../shared/data/lfw.
+A tree written by data_pipelines.align keeps the stems but may change the
+extension (`.png`): `read_pairs` finds `<name>_NNNN.<any>` when the `.jpg`
+is absent, so aligned trees are read as they are.
 """
 import os
 import typing
@@ -55,6 +58,7 @@ def read_pairs(pairs_file, images_root=None, check_exists=True):
     raise ValueError(f"{pairs_file}: header {lines[0]!r} implies "
                      f"{2 * folds * per_class} pairs, found {len(lines) - 1}")
   root = images_root or os.path.join(os.path.dirname(pairs_file), "images")
+  resolve = _StemResolver()
   pairs = []
   for number, line in enumerate(lines[1:], start=2):
     fields = line.split()
@@ -68,14 +72,35 @@ def read_pairs(pairs_file, images_root=None, check_exists=True):
       first, second = fields[:2], (fields[0], fields[2])
     else:
       first, second = fields[:2], fields[2:]
-    pairs.append(Pair(image_path(root, *first), image_path(root, *second),
-                      issame, fold))
+    pairs.append(Pair(resolve(image_path(root, *first)),
+                      resolve(image_path(root, *second)), issame, fold))
   if check_exists:
     for pair in pairs:
       for path in (pair.path1, pair.path2):
         if not os.path.exists(path):
           raise FileNotFoundError(f"{pairs_file}: image {path} is missing")
   return pairs
+
+
+class _StemResolver:
+  """Maps `<dir>/<stem>.jpg` to the one existing `<dir>/<stem>.<ext>`."""
+
+  def __init__(self):
+    self._listings = {}
+
+  def __call__(self, path):
+    folder, name = os.path.split(path)
+    if folder not in self._listings:
+      by_stem = {}
+      if os.path.isdir(folder):
+        for entry in os.listdir(folder):
+          if not entry.startswith("."):
+            by_stem.setdefault(os.path.splitext(entry)[0], []).append(entry)
+      self._listings[folder] = by_stem
+    found = self._listings[folder].get(os.path.splitext(name)[0], [])
+    if name in found or len(found) != 1:
+      return path  # the exact file, or missing/ambiguous: reported later
+    return os.path.join(folder, found[0])
 
 
 def read_people(people_file):

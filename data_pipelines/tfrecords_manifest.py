@@ -20,6 +20,8 @@ Fields:
   arguments              input_dir, name, num_shards, min_images
   run                    runner ('local' or 'beam'), its options, command_line
   versions               tensorflow and pillow: PNG re-encodes depend on them
+  alignment              the alignment spec of input_dir/alignment_spec.json
+                         (data_pipelines.align, training_tree), or null
 """
 import collections
 import json
@@ -30,6 +32,7 @@ import tensorflow as tf
 
 from data_pipelines import tfrecords_identities
 from data_pipelines import tfrecords_output
+from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import records
 
 # Uncropped photos come in countless sizes: list only the most common.
@@ -97,7 +100,17 @@ def build(job, summaries, listing_skipped, run):
                     "min_images": job.min_images},
       "run": run,
       "versions": {"tensorflow": tf.__version__, "pillow": PIL.__version__},
+      "alignment": read_alignment(job.input_dir),
   }
+
+
+def read_alignment(input_dir):
+  """The alignment spec dict written beside an aligned tree, or None."""
+  path = os.path.join(input_dir, spec_lib.SPEC_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return spec_lib.AlignmentSpec.from_dict(json.load(f)).to_dict()
 
 
 def _image_statistics(histograms):

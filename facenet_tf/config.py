@@ -66,6 +66,7 @@ def get_config(arg=None):
   c.data.tfrecords.brightness_delta = 0.0
   c.data.tfrecords.contrast = 0.0
   c.data.tfrecords.jpeg_quality = ()     # (min, max): Table 4 jitter; (): off
+  c.data.tfrecords.greyscale = 0.0       # probability of a grey crop
 
   # Verification during and after training. Synthetic data: held-out
   # synthetic identities. TFRecords: this LFW-format pairs file.
@@ -75,6 +76,11 @@ def get_config(arg=None):
   c.eval.crop_fraction = 0.56            # eval_lib: LFW's 250 px -> face
   c.eval.flip = False
   c.eval.target_far = 1e-3               # paper §5.1: VAL at FAR = 1e-3
+  # Validation pairs (people not trained on, never the test pairs) on which
+  # the export's two thresholds are calibrated (evaluation/calibration.py);
+  # "": the export carries no thresholds.
+  c.eval.calibration_pairs = ""
+  c.eval.calibration_images_dir = ""     # "": images/ beside the pairs file
 
   c.loss = ml_collections.ConfigDict()
   c.loss.mining = "semihard"             # paper §3.2

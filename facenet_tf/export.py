@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 import facenet_tf
+from facenet_tf.alignment import spec as spec_lib
 
 FORMAT_VERSION = 1
 METADATA_FILE = "facenet_export.json"
@@ -40,7 +41,8 @@ _RESIZE = ("bilinear with antialias, then rounded (half to even) and clipped "
            "to uint8, only when the decoded size differs from image_size")
 
 
-def export_saved_model(embedder, export_dir, overwrite=False):
+def export_saved_model(embedder, export_dir, overwrite=False, alignment=None,
+                       thresholds=None):
   """Writes `embedder` as a standalone SavedModel; returns its absolute path.
 
   The SavedModel is written to a sibling `<export_dir>.tmp-<pid>-<random>`
@@ -54,6 +56,10 @@ def export_saved_model(embedder, export_dir, overwrite=False):
     overwrite: replace an existing export at `export_dir`. Only a facenet_tf
       export or an empty directory is replaced, so a mistyped path cannot
       delete unrelated files.
+    alignment: the AlignmentSpec of the faces the model was trained on; the
+      photo API and the evaluation tools align faces with it.
+    thresholds: calibrated squared-L2 thresholds (calibration.calibrate),
+      the apps' defaults for same/different and unknown.
 
   Raises:
     FileExistsError: `export_dir` exists and `overwrite` is False, or it is
@@ -66,6 +72,8 @@ def export_saved_model(embedder, export_dir, overwrite=False):
                             "replace it.")
     _check_replaceable(export_dir)
   metadata = _metadata(embedder)
+  metadata["alignment"] = alignment.to_dict() if alignment else None
+  metadata["thresholds"] = thresholds
   module, signatures = _serving_module(embedder, metadata)
   os.makedirs(os.path.dirname(export_dir), exist_ok=True)
   staging = f"{export_dir}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -117,6 +125,9 @@ class ExportedEmbedder:
     self.channels = self.metadata["channels"]
     self.embedding_dim = self.metadata["embedding_dim"]
     self.architecture = self.metadata["architecture"]
+    alignment = self.metadata.get("alignment")
+    self.alignment = (spec_lib.AlignmentSpec.from_dict(alignment)
+                      if alignment else None)
     # The signatures hold only weak references to the loaded variables: the
     # loaded object must stay alive as long as they are used.
     self._loaded = tf.saved_model.load(os.fspath(path))

@@ -11,7 +11,10 @@ import pytest
 from PIL import Image
 
 from data_pipelines import align
-from data_pipelines import align_geometry
+from facenet_tf.alignment import detector
+from facenet_tf.alignment import geometry as align_geometry
+from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.alignment import warp
 from data_pipelines.align_worker import AlignOptions
 from tests.conftest import shared_path
 
@@ -116,7 +119,8 @@ def test_plan_mirrors_tree_counts_done_and_reports_collisions(tmp_path):
     (["--input_dir", "/nonexistent"], "is not a directory"),
     (["--no_face", "drop"], "invalid choice"),
     (["--multiple_faces", "first"], "invalid choice"),
-    (["--image_size", "0"], "image_size must be >= 1"),
+    (["--image_size", "0"], "image_size must be >= 8"),
+    (["--geometry", "eyes"], "invalid choice"),
     (["--margin", "-2"], "margin must be >= 0"),
     (["--image_size", "big"], "invalid int value"),
     (["--min_confidence", "1.5"], "min_confidence"),
@@ -142,7 +146,8 @@ def test_first_run_counts_and_lists(first_run):
   output_dir, summary = first_run
   assert summary["counts"] == {
       "processed": 10, "aligned": 8, "no_face": 1, "center_cropped": 0,
-      "undecodable": 1, "failed": 0, "multiple_faces": 1, "skipped_done": 0}
+      "undecodable": 1, "failed": 0, "multiple_faces": 1,
+      "detections_reused": 0, "skipped_done": 0}
   assert summary["no_face_files"] == ["Blank/blank.png"]
   [undecodable] = summary["undecodable_files"]
   assert undecodable["path"] == "Broken/broken.jpg"
@@ -154,11 +159,32 @@ def test_first_run_counts_and_lists(first_run):
 
 @pytest.mark.integration
 def test_crops_mirror_the_tree_at_image_size(first_run):
-  output_dir, _ = first_run
+  output_dir, summary = first_run
   assert _written(output_dir) == sorted(map(_png, ALIGNED))
   for relative in _written(output_dir):
     with Image.open(output_dir / relative) as crop:
-      assert (crop.size, crop.mode) == ((182, 182), "RGB")
+      assert (crop.size, crop.mode) == ((128, 128), "RGB")
+  # The default spec, written beside the crops and in the summary.
+  spec = spec_lib.read(output_dir)
+  assert spec == spec_lib.AlignmentSpec("landmarks", 128)
+  assert summary["alignment"]["name"] == "landmarks-arcface-128px-v1"
+
+
+@pytest.mark.integration
+def test_landmark_crops_put_the_eyes_on_the_template(first_run):
+  """The logged keypoints, mapped by the same similarity, land within a
+  pixel or two of the template (5 points, 4 parameters: a least-squares
+  fit, not exact), and both eyes sit on the template's eye line."""
+  output_dir, _ = first_run
+  spec = spec_lib.read(output_dir)
+  for relative in LFW_FILES:
+    record = _log(output_dir)[relative]
+    faces = detector.Faces.from_json(record["detections"])
+    [keypoints] = faces.keypoints
+    matrix = warp.similarity_matrix(keypoints, spec.template())
+    mapped = keypoints @ matrix[:, :2].T + matrix[:, 2]
+    assert np.abs(mapped - spec.template()).max() < 4, (relative, mapped)
+    assert abs(mapped[0, 1] - mapped[1, 1]) < 2
 
 
 @pytest.mark.integration
@@ -192,7 +218,7 @@ def test_rerun_resumes_then_center_crop_writes_the_blank(first_run, tmp_path):
   assert summary["counts"]["center_cropped"] == 1
   assert summary["no_face_files"] == ["Blank/blank.png"]
   with Image.open(output_dir / "Blank/blank.png") as crop:
-    assert crop.size == (182, 182)
+    assert crop.size == (128, 128)
   with pytest.raises(ValueError, match="image_size"):
     align.align_dataset(input_dir, output_dir, AlignOptions(image_size=160))
 
@@ -224,7 +250,31 @@ def test_cli_two_workers_jpeg(input_tree, tmp_path):
                     for p in ALIGNED)
   assert _written(output_dir) == expected
   with Image.open(output_dir / expected[0]) as crop:
-    assert (crop.format, crop.size) == ("JPEG", (182, 182))
+    assert (crop.format, crop.size) == ("JPEG", (128, 128))
+
+
+@pytest.mark.integration
+def test_box_geometry_reusing_detections_equals_a_fresh_box_run(
+    first_run, tmp_path):
+  """--detections skips MTCNN and gives the very crops a run with its own
+  detections writes (davidsandberg's box at 182 px)."""
+  input_dir = first_run[0].parent / "input"
+  box = AlignOptions(geometry="box")
+  fresh = align.align_dataset(input_dir, tmp_path / "fresh", box)
+  reused = align.align_dataset(input_dir, tmp_path / "reused", box,
+                               detections=first_run[0])
+  assert reused["counts"]["detections_reused"] == 9  # all but the undecodable
+  assert fresh["counts"]["detections_reused"] == 0
+  assert reused["alignment"]["name"] == "box-m44-182px-v1"
+  assert _written(tmp_path / "fresh") == _written(tmp_path / "reused")
+  for relative in _written(tmp_path / "fresh"):
+    a = np.asarray(Image.open(tmp_path / "fresh" / relative))
+    assert a.shape == (182, 182, 3)
+    np.testing.assert_array_equal(
+        a, np.asarray(Image.open(tmp_path / "reused" / relative)))
+  with pytest.raises(ValueError, match="min_confidence"):
+    align.check_arguments(input_dir, tmp_path / "other",
+                          AlignOptions(min_confidence=0.5), 1, first_run[0])
 
 
 @pytest.mark.slow
@@ -235,7 +285,7 @@ def test_first_500_lfw_images_two_workers(tmp_path):
     (tmp_path / "input" / relative).parent.mkdir(parents=True, exist_ok=True)
     os.symlink(lfw / relative, tmp_path / "input" / relative)
   summary = align.align_dataset(tmp_path / "input", tmp_path / "output",
-                                AlignOptions(), num_workers=2)
+                                AlignOptions(geometry="box"), num_workers=2)
   assert summary["counts"]["processed"] == 500
   assert summary["counts"]["no_face"] <= 5  # measured: 0
   for record in _log(tmp_path / "output").values():

@@ -1,7 +1,8 @@
 """facenet-eval: LFW-protocol verification of a model on a pairs file (§5.1).
 
     facenet-eval (--saved_model PATH | --workdir DIR) --pairs FILE \
-        [--images_dir D] [--flip] [--target_far 1e-3] [--crop_fraction 0.56] \
+        [--images_dir D] [--flip] [--target_far 1e-3] [--crop_fraction F] \
+        [--strict_alignment] \
         [--batch_size 64] [--output_dir OUT] [--json] \
         [--jpeg_quality Q] [--degrade_pixels N] \
         [--v1_saved_model PATH | --v1_workdir DIR]
@@ -18,6 +19,10 @@ Fig. 8: v1-v1, v2-v2 and v1->v2 (each pair's first image embedded by v1,
 the gallery, its second by v2, the probe); --output_dir gets
 <pairs>_compatibility.json and the three ROC curves in
 <pairs>_compatibility_roc.png.
+--images_dir may be the output of data_pipelines.align as it is (any image
+extension): its alignment spec sets the default crop, is compared with the
+model's (a mismatch warns; --strict_alignment makes it an error), and the
+pairs scored on a fallback crop (no face found) are counted.
 A missing image, a malformed pairs file, an undecodable image or an
 out-of-range flag exits with code 2 and a one-line message naming it.
 """
@@ -39,8 +44,11 @@ _PAIRS = flags.DEFINE_string(
     "pairs", None, "LFW pair list: pairs.txt (View 2, 10 folds) or "
     "pairsDevTest.txt-style (one set, dealt into 10 folds).", required=True)
 _IMAGES_DIR = flags.DEFINE_string(
-    "images_dir", None, "Root of <name>/<name>_NNNN.jpg; default: images/ "
-    "beside --pairs.")
+    "images_dir", None, "Root of <name>/<name>_NNNN.<ext> (LFW, or its "
+    "data_pipelines.align output); default: images/ beside --pairs.")
+_STRICT_ALIGNMENT = flags.DEFINE_bool(
+    "strict_alignment", False, "Stop when the images' alignment spec differs "
+    "from the model's (default: warn).")
 _FLIP = flags.DEFINE_bool(
     "flip", False, "Embed each image as L2-normalise(emb(image) + "
     "emb(mirrored image)).")
@@ -48,11 +56,12 @@ _TARGET_FAR = flags.DEFINE_float("target_far", 1e-3,
                                  "FAR at which VAL is reported (paper: 1e-3).",
                                  lower_bound=0, upper_bound=1)
 _CROP_FRACTION = flags.DEFINE_float(
-    "crop_fraction", eval_lib.DEFAULT_CROP_FRACTION,
+    "crop_fraction", None,
     "Centre fraction of each side kept, then resized to the model's input. "
-    "The default keeps the face of 250x250 LFW images; use 0.88 for images "
-    "aligned by data_pipelines.align.")
-flags.register_validator("crop_fraction", lambda f: 0 < f <= 1,
+    "Default: the alignment spec's (160/182) for an aligned tree, else "
+    f"{eval_lib.DEFAULT_CROP_FRACTION} (the face of 250x250 LFW images).")
+flags.register_validator("crop_fraction",
+                         lambda f: f is None or 0 < f <= 1,
                          "--crop_fraction must be in (0, 1].")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Images per model call.",
                                    lower_bound=1)
@@ -90,7 +99,19 @@ def summary(result):
       f"VAL: {result['val']:.4f} +- {result['val_std']:.4f} @ FAR "
       f"{result['far']:.5f} (target {result['target_far']:g})",
       f"AUC: {result['auc']:.4f}  EER: {result['eer']:.4f}",
-  ] + _degradation(result) + [f"wrote {path}" for path in result["files"]]
+  ] + _alignment(result) + _degradation(result) + [
+      f"wrote {path}" for path in result["files"]]
+
+
+def _alignment(result):
+  """Lines on the images' alignment: spec, fallback crops, a mismatch."""
+  spec = result.get("alignment")
+  lines = [f"alignment: {spec['name'] if spec else 'none recorded'}; "
+           f"{result['fallback_pairs']} pairs use a fallback crop "
+           f"({result['fallback_images']} images without a detected face)"]
+  if result.get("alignment_warning"):
+    lines.append(f"WARNING: {result['alignment_warning']}")
+  return lines
 
 
 def _degradation(result):
@@ -126,7 +147,8 @@ def _verification(embedder):
       crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
       target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
       output_dir=_OUTPUT_DIR.value, model=embedder.source,
-      jpeg_quality=_JPEG_QUALITY.value, degrade_pixels=_DEGRADE_PIXELS.value)
+      jpeg_quality=_JPEG_QUALITY.value, degrade_pixels=_DEGRADE_PIXELS.value,
+      alignment=embedder.alignment, strict_alignment=_STRICT_ALIGNMENT.value)
 
 
 def _compatibility(embedder):

@@ -31,9 +31,10 @@ import tensorflow as tf
 # davidsandberg/facenet: aligned at 182 px, randomly cropped to 160 px.
 _CROP_PADDING_RATIO = 22 / 160
 # Columns of the per-image uniforms: crop top, crop left, flip, brightness,
-# contrast, JPEG quality.
-RANDOM_VALUES = 6
-_TOP, _LEFT, _FLIP, _BRIGHTNESS, _CONTRAST, _JPEG = range(RANDOM_VALUES)
+# contrast, JPEG quality, greyscale.
+RANDOM_VALUES = 7
+_TOP, _LEFT, _FLIP, _BRIGHTNESS, _CONTRAST, _JPEG, _GREY = range(
+    RANDOM_VALUES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,14 +52,21 @@ class AugmentOptions:
     jpeg_quality: (min, max) JPEG quality to re-encode the crop at, or None
       = off. FaceNet Table 4: accuracy holds down to quality 20 and drops
       sharply at 10, so (20, 100) teaches robustness to real compression.
+    greyscale: probability of turning the crop grey (its luma in all three
+      channels); 0 = off. Training sets that mix grey and colour photos
+      (CelebA's tight crops are grey) otherwise teach the model that colour
+      tells people apart.
   """
   random_crop: bool = True
   flip: bool = True
   brightness_delta: float = 0.0
   contrast: float = 0.0
   jpeg_quality: tuple[int, int] | None = None
+  greyscale: float = 0.0
 
   def __post_init__(self):
+    if not 0 <= self.greyscale <= 1:
+      raise ValueError(f"greyscale must be a probability, got {self}")
     if self.brightness_delta < 0 or not 0 <= self.contrast < 1:
       raise ValueError(f"Need brightness_delta >= 0 and 0 <= contrast < 1: "
                        f"{self}")
@@ -179,6 +187,11 @@ def train_image(encoded, window, randoms, image_size, options):
     factor = 1 + options.contrast * (2 * randoms[_CONTRAST] - 1)
     mean = tf.reduce_mean(image, axis=(0, 1), keepdims=True)
     image = (image - mean) * factor + mean
+  if options.greyscale:
+    image = tf.cond(randoms[_GREY] < options.greyscale,
+                    lambda: tf.image.grayscale_to_rgb(
+                        tf.image.rgb_to_grayscale(image)),
+                    lambda: image)
   if options.brightness_delta or options.contrast:
     # Crops, flips, bilinear resizing and JPEG stay within 0..255 already.
     image = tf.clip_by_value(image, 0.0, 255.0)

@@ -85,7 +85,7 @@ def summary(result):
 
 
 def evaluate_pairs(v1, v2, pairs_file, images_dir=None,
-                   crop_fraction=eval_lib.DEFAULT_CROP_FRACTION, flip=False,
+                   crop_fraction=None, flip=False,
                    target_far=1e-3, batch_size=64, output_dir=None,
                    progress=True, jpeg_quality=None, degrade_pixels=None):
   """The three modes on the pairs of an LFW-format `pairs_file`.
@@ -113,6 +113,9 @@ def evaluate_pairs(v1, v2, pairs_file, images_dir=None,
   eval_input.check_degradation(jpeg_quality, degrade_pixels)
   paths, first, second, issame, folds, fold_source = eval_lib.pair_index(
       pairs_file, images_dir)
+  if crop_fraction is None:
+    crop_fraction = eval_lib.default_crop_fraction(
+        os.path.dirname(os.path.dirname(paths[0])))
   # Each image once per model, at that model's input size.
   emb = [eval_lib.embed_files(m.embed, paths, tuple(m.image_size),
                               crop_fraction, batch_size, flip, progress,

@@ -28,6 +28,7 @@ import tqdm
 
 from data_pipelines import lfw_protocol
 from facenet_tf import export
+from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import roc
 from facenet_tf.evaluation import verification
@@ -40,6 +41,8 @@ NUM_FOLDS = 10
 # 160 px crops (face box + 44 px margin at 182 px, centre 160). Pre-aligned
 # images (data_pipelines.align) want 160 / 182 = 0.88 instead.
 DEFAULT_CROP_FRACTION = 0.56
+# Written by data_pipelines.align beside its crops.
+_ALIGN_SUMMARY = "align_summary.json"
 
 
 class InputError(ValueError):
@@ -48,10 +51,16 @@ class InputError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Embedder:
-  """embed: float32 images [b, H, W, 3] in 0..255 -> float32 [b, D]."""
+  """embed: float32 images [b, H, W, 3] in 0..255 -> float32 [b, D].
+
+  alignment: the AlignmentSpec of the faces it was trained on, or None.
+  thresholds: the calibrated distance thresholds of an export, or None.
+  """
   embed: typing.Callable[[np.ndarray], np.ndarray]
   image_size: tuple
   source: str
+  alignment: spec_lib.AlignmentSpec | None = None
+  thresholds: dict | None = None
 
 
 def load_embedder(saved_model=None, workdir=None):
@@ -74,14 +83,16 @@ def load_embedder(saved_model=None, workdir=None):
     except ValueError as error:
       raise InputError(str(error)) from None
     to_model = lambda images: exported(_to_uint8(images, exported.channels))
-    return Embedder(to_model, exported.image_size, saved_model)
+    return Embedder(to_model, exported.image_size, saved_model,
+                    exported.alignment, exported.metadata.get("thresholds"))
   embedder, step = workdir_lib.restore_embedder(workdir)
   forward = tf.function(lambda x: embedder(tf.cast(x, tf.float32),
                                            training=False))
   to_model = lambda images: forward(_to_uint8(images,
                                               embedder.channels)).numpy()
   return Embedder(to_model, tuple(embedder.image_size),
-                  f"{workdir} (checkpoint step {step})")
+                  f"{workdir} (checkpoint step {step})",
+                  spec_lib.read(workdir))
 
 
 def _to_uint8(images, channels):
@@ -120,8 +131,59 @@ def pair_index(pairs_file, images_dir=None):
     pairs = lfw_protocol.read_pairs(pairs_file, images_dir, check_exists=True)
   except ValueError as error:
     raise InputError(str(error)) from None
+  except FileNotFoundError as error:
+    tree = images_dir or os.path.join(os.path.dirname(pairs_file), "images")
+    if os.path.exists(os.path.join(tree, _ALIGN_SUMMARY)):
+      raise InputError(
+          f"{error}: {tree} was aligned without a crop for images where no "
+          "face was found; align evaluation images with --no_face "
+          "center_crop, so that every pair is scored (the fallback crops "
+          "are counted in the result)") from None
+    raise
   paths, first, second, issame, fold = lfw_protocol.pair_image_index(pairs)
   return (paths, first, second, issame, *pair_folds(fold))
+
+
+def tree_alignment(images_dir):
+  """(AlignmentSpec or None, stems of fallback crops) of an image tree.
+
+  A tree written by data_pipelines.align has its spec and, in its summary,
+  the files where no face was found (their crop, if any, is a fallback).
+  """
+  spec = spec_lib.read(images_dir)
+  summary_path = os.path.join(images_dir, _ALIGN_SUMMARY)
+  fallback = set()
+  if os.path.exists(summary_path):
+    with open(summary_path, encoding="utf-8") as f:
+      no_face = json.load(f)["no_face_files"]
+    fallback = {os.path.join(images_dir, os.path.splitext(p)[0])
+                for p in no_face}
+  return spec, fallback
+
+
+def _alignment_report(paths, first, second, images_dir, model_alignment,
+                      strict):
+  """Alignment fields of a result: specs, the warning, fallback counts."""
+  data_spec, fallback = tree_alignment(images_dir)
+  touched = np.array([os.path.splitext(p)[0] in fallback for p in paths])
+  warning = spec_lib.check_compatible(model_alignment, data_spec, strict)
+  if warning is None and (model_alignment is None) != (data_spec is None):
+    warning = ("the model's alignment spec is unknown" if data_spec else
+               f"the images carry no alignment spec (the model wants "
+               f"{model_alignment.name}; align them with "
+               "data_pipelines.align)")
+  return {"alignment": data_spec.to_dict() if data_spec else None,
+          "model_alignment": (model_alignment.to_dict() if model_alignment
+                              else None),
+          "alignment_warning": warning,
+          "fallback_images": int(touched.sum()),
+          "fallback_pairs": int(np.sum(touched[first] | touched[second]))}
+
+
+def default_crop_fraction(images_dir):
+  """The spec's model crop for an aligned tree, else LFW's centre crop."""
+  spec = spec_lib.read(images_dir) if images_dir else None
+  return spec.model_crop_fraction if spec else DEFAULT_CROP_FRACTION
 
 
 def embed_files(embed_fn, paths, image_size,
@@ -159,10 +221,11 @@ def embed_files(embed_fn, paths, image_size,
 
 
 def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
-                   crop_fraction=DEFAULT_CROP_FRACTION, flip=False,
+                   crop_fraction=None, flip=False,
                    target_far=1e-3, batch_size=64, output_dir=None,
                    model=None, progress=True, jpeg_quality=None,
-                   degrade_pixels=None):
+                   degrade_pixels=None, alignment=None,
+                   strict_alignment=False):
   """Verification metrics of `embed_fn` on the pairs of `pairs_file`.
 
   Args:
@@ -171,7 +234,8 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
     images_dir: the `<name>/<name>_NNNN.jpg` tree; None = images/ beside
       `pairs_file`.
     image_size: (height, width) that embed_fn takes.
-    crop_fraction: the centre fraction of each side kept before resizing.
+    crop_fraction: the centre fraction of each side kept before resizing;
+      None: the tree's alignment spec's, else DEFAULT_CROP_FRACTION.
     flip: average with the mirrored image's embedding (embed_files).
     target_far: the FAR of the reported VAL.
     batch_size: images per embedding call.
@@ -183,11 +247,17 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
       before the model (paper Table 4); None: off.
     degrade_pixels: reduce every crop to this many pixels and resize it back
       (paper Table 4); None or 0: off.
+    alignment: the model's AlignmentSpec (None: unknown), compared with the
+      tree's (`alignment_spec.json` beside it).
+    strict_alignment: a mismatch raises instead of warning.
 
   Returns:
     verification.evaluate's dict, plus model, pairs_file, images_dir,
     fold_source, num_images, image_size, crop_fraction, flip, jpeg_quality,
-    degrade_pixels, seconds, and files (the paths written).
+    degrade_pixels, seconds, files (the paths written), and the alignment
+    report: alignment (the tree's spec), model_alignment,
+    alignment_warning, fallback_images and fallback_pairs (pairs with an
+    image whose face was not found, scored on the aligner's fallback crop).
 
   Raises:
     FileNotFoundError: naming the first missing image.
@@ -198,6 +268,15 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
   eval_input.check_degradation(jpeg_quality, degrade_pixels)
   paths, first, second, issame, folds, fold_source = pair_index(pairs_file,
                                                                 images_dir)
+  # The root read_pairs used: <root>/<name>/<file>.
+  root = os.path.abspath(os.path.dirname(os.path.dirname(paths[0])))
+  try:
+    report = _alignment_report(paths, first, second, root, alignment,
+                               strict_alignment)
+  except spec_lib.AlignmentMismatch as error:
+    raise InputError(str(error)) from None
+  if crop_fraction is None:
+    crop_fraction = default_crop_fraction(root)
   image_size = tuple(int(s) for s in image_size)
   emb = embed_files(embed_fn, paths, image_size, crop_fraction, batch_size,
                     flip, progress, jpeg_quality, degrade_pixels)
@@ -205,9 +284,7 @@ def evaluate_pairs(embed_fn, pairs_file, images_dir, image_size,
   result = verification.evaluate(dist, issame, folds, target_far)
   result.update({
       "model": model, "pairs_file": os.path.abspath(pairs_file),
-      # The root read_pairs used: <root>/<name>/<file>.
-      "images_dir": os.path.abspath(os.path.dirname(os.path.dirname(
-          paths[0]))),
+      "images_dir": root, **report,
       "fold_source": fold_source, "num_images": len(paths),
       "image_size": list(image_size), "crop_fraction": crop_fraction,
       "flip": flip, "jpeg_quality": jpeg_quality,

@@ -10,12 +10,14 @@
              resumed run reseeds the sampler with (seed, start step): it
              continues with fresh batches rather than replaying them.
 """
+import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
 from data_pipelines import lfw_protocol
+from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import augment as augment_lib
 from facenet_tf.data import pk_sampler
 from facenet_tf.data import shards
@@ -49,6 +51,21 @@ def num_train_classes(config):
                            config.data.tfrecords.name or None)
 
 
+def alignment(config):
+  """The AlignmentSpec of the training faces (the shards' manifest), or None.
+
+  Synthetic faces are drawn, not aligned: None.
+  """
+  if config.data.source == "synthetic":
+    return None
+  manifest_path = os.path.join(config.data.tfrecords.dir, "manifest.json")
+  if not os.path.exists(manifest_path):
+    return None
+  with open(manifest_path, encoding="utf-8") as f:
+    spec = json.load(f).get("alignment")
+  return spec_lib.AlignmentSpec.from_dict(spec) if spec else None
+
+
 def train_iterator(config, strategy, image_size, start_step):
   """A distributed iterator of global P x K + R batches from `start_step`."""
   d = config.data
@@ -62,7 +79,8 @@ def train_iterator(config, strategy, image_size, start_step):
     augment = augment_lib.AugmentOptions(
         random_crop=t.random_crop, flip=d.flip,
         brightness_delta=t.brightness_delta, contrast=t.contrast,
-        jpeg_quality=tuple(t.jpeg_quality) if t.jpeg_quality else None)
+        jpeg_quality=tuple(t.jpeg_quality) if t.jpeg_quality else None,
+        greyscale=t.greyscale)
     fn = pk_sampler.distributed_dataset_fn(
         t.dir, d.p, d.k, d.r, image_size=image_size,
         seed=int(np.random.SeedSequence([config.seed, start_step])

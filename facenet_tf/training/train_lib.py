@@ -16,6 +16,8 @@ import tensorflow as tf
 
 from facenet_tf import config as config_lib
 from facenet_tf import export
+from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.evaluation import calibration
 from facenet_tf.training import inputs
 from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
@@ -64,6 +66,10 @@ def start_run(config, workdir, strategy=None):
   chief, task_id = workdir_lib.worker_role(strategy)
   if chief:
     workdir_lib.save_config(config, workdir)
+    # The faces' alignment travels with the model: workdir, then export.
+    alignment = inputs.alignment(config)
+    if alignment is not None:
+      spec_lib.write(alignment, workdir)
   keras.utils.set_random_seed(config.seed)
   return strategy, chief, task_id
 
@@ -116,10 +122,13 @@ def train(config, workdir, strategy=None):
   _write_eval(writer, final_step, result)
   n = config.train.projector_samples
   summaries.write_projector(workdir, emb[:n], names[:n])
+  alignment = spec_lib.read(workdir)
+  thresholds = _calibrate(config, embedder)
   saved_model = None
   if config.export.enabled:
     saved_model = export.export_saved_model(
-        embedder, workdir_lib.path(workdir, "saved_model"), overwrite=True)
+        embedder, workdir_lib.path(workdir, "saved_model"), overwrite=True,
+        alignment=alignment, thresholds=thresholds)
   out = {"verification_accuracy": result["accuracy"],
          "verification_accuracy_std": result["accuracy_std"],
          "verification_val": result["val"], "verification_far": result["far"],
@@ -127,10 +136,23 @@ def train(config, workdir, strategy=None):
          "saved_model": saved_model, "workdir": os.path.abspath(workdir),
          "steps": final_step, "resumed_from_step": start_step,
          "seconds": round(time.time() - started, 2),
-         "num_replicas": strategy.num_replicas_in_sync}
+         "num_replicas": strategy.num_replicas_in_sync,
+         "alignment": alignment.to_dict() if alignment else None,
+         "thresholds": thresholds}
   with open(workdir_lib.path(workdir, "results.json"), "w") as f:
     json.dump(out, f, indent=2)
   return out
+
+
+def _calibrate(config, embedder):
+  """The export's thresholds, from config.eval.calibration_pairs (or None)."""
+  if not config.eval.calibration_pairs:
+    return None
+  forward = tf.function(lambda x: embedder(x, training=False))
+  return calibration.calibrate(
+      lambda x: forward(x).numpy(), _image_size(embedder),
+      config.eval.calibration_pairs,
+      config.eval.calibration_images_dir or None, config.eval.target_far)
 
 
 def _loop(config, strategy, trainer, step, manager, writer, verifier,

@@ -1,0 +1,100 @@
+"""Prepares every real-face data set of the faces_* experiments, resumably.
+
+    python experiments/prepare_faces.py [--root /tmp/facenet_faces] \
+        [--geometries landmarks,box] [--num_workers 2]
+
+1. `data_pipelines.align` on ../shared/data/celeba_train/images and on all
+   of LFW (../shared/data/lfw/images), once per geometry. MTCNN runs for the
+   first geometry only; the others reuse its logged detections (warps
+   only). LFW is aligned with `--no_face center_crop` so that every
+   evaluation pair is scored; training trees leave those fallback crops out.
+2. `data_pipelines.training_tree`: view1_<g> (LFW peopleDevTrain + CelebA),
+   celeba_<g> (CelebA only) and, for the first geometry, the Table 6
+   fractions celeba_<g>_f25 / _f50 of the CelebA identities.
+3. `data_pipelines.build_tfrecords` of each tree into ROOT/shards/<name>.
+
+A step whose output exists is skipped (align resumes file by file), so an
+interrupted run continues. Prints each step's counts.
+"""
+import argparse
+import json
+import os
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+  sys.path.insert(0, str(ROOT))
+
+from data_pipelines import align  # noqa: E402
+from data_pipelines import build_tfrecords  # noqa: E402
+from data_pipelines import training_tree  # noqa: E402
+from data_pipelines.align_worker import AlignOptions  # noqa: E402
+from experiments import faces_base  # noqa: E402
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SOURCES = {"celeba": SHARED_DATA / "celeba_train" / "images",
+           "lfw": SHARED_DATA / "lfw" / "images"}
+FRACTIONS = {"f25": 0.25, "f50": 0.5}
+NUM_SHARDS = 8
+
+
+def align_all(geometries, num_workers):
+  first = geometries[0]
+  for geometry in geometries:
+    for source, images in SOURCES.items():
+      options = AlignOptions(
+          geometry=geometry, image_size=128,
+          no_face="center_crop" if source == "lfw" else "skip")
+      detections = (faces_base.aligned(source, first)
+                    if geometry != first else None)
+      summary = align.align_dataset(images, faces_base.aligned(source,
+                                                               geometry),
+                                    options, num_workers, detections)
+      print(f"align {source} {geometry}: {json.dumps(summary['counts'])}",
+            flush=True)
+
+
+def trees(geometries):
+  """{tree name: training_tree.build keyword arguments}."""
+  out = {}
+  for geometry in geometries:
+    celeba = {"celeba": faces_base.aligned("celeba", geometry)}
+    out[f"view1_{geometry}"] = {
+        "sources": {**celeba, "lfw": faces_base.aligned("lfw", geometry)},
+        "people": {"lfw": faces_base.lfw_file("peopleDevTrain.txt")}}
+    out[f"celeba_{geometry}"] = {"sources": celeba}
+    if geometry == geometries[0]:
+      for suffix, fraction in FRACTIONS.items():
+        out[f"celeba_{geometry}_{suffix}"] = {"sources": celeba,
+                                              "identity_fraction": fraction}
+  return out
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--root", default=faces_base.ROOT)
+  parser.add_argument("--geometries", default="landmarks,box")
+  parser.add_argument("--num_workers", type=int, default=align.usable_cpus())
+  args = parser.parse_args(argv)
+  if args.root != faces_base.ROOT:
+    os.environ["FACENET_FACES_ROOT"] = faces_base.ROOT = args.root
+  geometries = args.geometries.split(",")
+  align_all(geometries, args.num_workers)
+  for name, kwargs in trees(geometries).items():
+    tree = os.path.join(faces_base.ROOT, "trees", name)
+    if not os.path.exists(os.path.join(tree, training_tree.SUMMARY_NAME)):
+      summary = training_tree.build(tree, **kwargs)
+      print(f"tree {name}: {json.dumps(summary['per_source'])}", flush=True)
+    shards = faces_base.shards(name)
+    if not os.path.exists(os.path.join(shards, "manifest.json")):
+      manifest = build_tfrecords.build(tree, shards, name=name,
+                                       num_shards=NUM_SHARDS,
+                                       num_workers=args.num_workers)
+      print(f"shards {name}: {manifest['num_identities']} identities, "
+            f"{manifest['num_images']} images", flush=True)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

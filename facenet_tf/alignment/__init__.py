@@ -1,0 +1,1 @@
+"""Face alignment shared by training data, evaluation, the photo API and exports."""

@@ -1,0 +1,55 @@
+"""Calibrated decision thresholds for a model, stored in its export.
+
+The paper's §5.1 threshold (1.1 or 1.242 squared L2 on LFW) belongs to the
+paper's model; any other model has its own distance scale. `calibrate`
+chooses two thresholds on a model's own validation pairs (pairs of people
+it was not trained on, never the pairs it is tested on):
+
+  accuracy   the threshold with the most correct same/different calls
+             (verification.best_threshold);
+  far        the largest threshold whose false-accept rate is <= target_far
+             (verification.val_threshold), for "unknown" answers in an open
+             gallery where a false match costs more than a miss.
+
+The apps read them from the export's metadata (`thresholds`) by default.
+"""
+import os
+
+import numpy as np
+
+from facenet_tf.evaluation import verification
+
+
+def thresholds_from_distances(dist, issame, target_far=1e-3, source=None):
+  """The two thresholds and how they do on the pairs they came from."""
+  dist, issame = np.asarray(dist, np.float64), np.asarray(issame, bool)
+  accuracy_threshold = verification.best_threshold(dist, issame)
+  far_threshold = verification.val_threshold(dist, issame, target_far)
+  val, far = verification.val_far(dist, issame, far_threshold)
+  return {
+      "accuracy": round(accuracy_threshold, 6),
+      "far": round(far_threshold, 6),
+      "target_far": target_far,
+      "calibration_accuracy": round(verification.accuracy(
+          dist, issame, accuracy_threshold), 6),
+      "calibration_val": round(val, 6), "calibration_far": round(far, 6),
+      "num_pairs": int(dist.size), "pairs": source,
+      "distance": "squared_l2",
+  }
+
+
+def calibrate(embed_fn, image_size, pairs_file, images_dir=None,
+              target_far=1e-3, crop_fraction=None, batch_size=64):
+  """Thresholds of `embed_fn` (eval_lib's convention) on `pairs_file`."""
+  # eval_lib imports TensorFlow; the pure part above must not need it.
+  from facenet_tf.evaluation import eval_lib  # pylint: disable=g-import-not-at-top
+  paths, first, second, issame, _, _ = eval_lib.pair_index(pairs_file,
+                                                           images_dir)
+  if crop_fraction is None:
+    crop_fraction = eval_lib.default_crop_fraction(
+        os.path.dirname(os.path.dirname(paths[0])))
+  emb = eval_lib.embed_files(embed_fn, paths, tuple(image_size),
+                             crop_fraction, batch_size, progress=False)
+  dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)
+  return thresholds_from_distances(dist, issame, target_far,
+                                   os.path.abspath(pairs_file))
