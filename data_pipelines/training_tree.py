@@ -92,7 +92,8 @@ def build(output_dir, sources, people=None, folds=None,
   if spec is not None:
     spec_lib.write(spec, output_dir)
   summary = {"sources": {k: str(v) for k, v in sources.items()},
-             "people": people, "folds": sorted(folds) if folds else None,
+             "people": {k: str(v) for k, v in people.items()},
+             "folds": sorted(folds) if folds else None,
              "identity_fraction": identity_fraction, "seed": seed,
              "alignment": spec.to_dict() if spec else None,
              "per_source": counts, "identities": len(identities),

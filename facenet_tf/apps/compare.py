@@ -1,12 +1,12 @@
 """facenet-compare: squared L2 distances between face images.
 
     facenet-compare (--saved_model PATH | --workdir DIR) IMAGE IMAGE ... \
-        [--threshold 1.1] [--json]
+        [--threshold T] [--json]
 
 Prints the distance matrix, then each pair as "same" (distance <= threshold)
-or "different". The default threshold is the paper's 1.1 (Fig. 1: it
-classifies every pair shown there correctly); a threshold chosen by
-verification on your own data (facenet-eval) fits a given model better.
+or "different". The default threshold is the model's own, calibrated on its
+validation pairs and stored in its export (evaluation/calibration.py); for
+a model without one, the paper's 1.1 (Fig. 1).
 --json adds a last line: images, threshold, distances, pairs.
 """
 import json
@@ -17,13 +17,15 @@ import numpy as np
 from facenet_tf import export
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
+from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import recognition
 
 _saved_model_path = embedding_flags.define_model_flags()
 _THRESHOLD = flags.DEFINE_float(
-    "threshold", recognition.DEFAULT_THRESHOLD, "Pairs at a squared L2 "
-    "distance <= threshold are the same identity.")
+    "threshold", None, "Pairs at a squared L2 distance <= threshold are the "
+    "same identity; default: the model's calibrated threshold, else "
+    f"{recognition.DEFAULT_THRESHOLD}.")
 _JSON = flags.DEFINE_bool("json", False, "End with one JSON line.")
 
 
@@ -38,11 +40,15 @@ def main(images):
   distances = np.maximum(squares[:, np.newaxis] + squares
                          - 2 * embeddings @ embeddings.T, 0)
   np.fill_diagonal(distances, 0)
-  threshold = _THRESHOLD.value
+  threshold, source = (_THRESHOLD.value, "--threshold")
+  if threshold is None:
+    threshold, source = calibration.default_threshold(
+        embedder.metadata, "accuracy", recognition.DEFAULT_THRESHOLD)
   pairs = [{"first": i, "second": j, "distance": float(distances[i, j]),
             "same": bool(distances[i, j] <= threshold)}
            for i in range(len(images)) for j in range(i + 1, len(images))]
-  print(f"Squared L2 distances (same identity when <= {threshold:g}):")
+  print(f"Squared L2 distances (same identity when <= {threshold:g}, "
+        f"{source}):")
   print("      " + "".join(f"{f'[{j}]':>8}" for j in range(len(images))))
   for i, row in enumerate(distances):
     print(f"{f'[{i}]':>6}" + "".join(f"{d:8.3f}" for d in row)

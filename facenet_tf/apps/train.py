@@ -13,6 +13,7 @@ whose JSON has v1_v1, v2_v2, v1_v2 and baseline_v1_init.
 """
 import json
 import os
+import sys
 
 from absl import flags
 from ml_collections import config_flags
@@ -50,7 +51,24 @@ def main(argv):
   print(json.dumps(result), flush=True)
 
 
+def _importable_config_package(argv):
+  """Puts the folder above a --config file's package on sys.path.
+
+  Experiment files import their siblings (`from experiments import
+  faces_base`); the console script, unlike `python -m`, does not put the
+  working directory on sys.path, so the package above the file is added.
+  """
+  for i, arg in enumerate(argv):
+    value = (arg.split("=", 1)[1] if arg.startswith("--config=") else
+             argv[i + 1] if arg == "--config" and i + 1 < len(argv) else None)
+    if value:
+      folder = os.path.dirname(os.path.abspath(value.split(":", 1)[0]))
+      if os.path.exists(os.path.join(folder, "__init__.py")):
+        sys.path.insert(0, os.path.dirname(folder))
+
+
 def run():
+  _importable_config_package(sys.argv)
   common.run(main)
 
 

@@ -53,3 +53,17 @@ def calibrate(embed_fn, image_size, pairs_file, images_dir=None,
   dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)
   return thresholds_from_distances(dist, issame, target_far,
                                    os.path.abspath(pairs_file))
+
+
+def default_threshold(metadata, kind="accuracy", fallback=1.1):
+  """(threshold, where it comes from) for an app without --threshold.
+
+  `kind` "accuracy" for same/different calls, "far" for open-set
+  "unknown" answers; a model without calibration gets `fallback`, the
+  paper's 1.1 (Fig. 1).
+  """
+  thresholds = (metadata or {}).get("thresholds")
+  if thresholds and kind in thresholds:
+    return float(thresholds[kind]), (
+        f"the model's calibrated {kind} threshold ({thresholds['pairs']})")
+  return fallback, "the paper's 1.1 (this model has no calibrated threshold)"

@@ -1,0 +1,84 @@
+"""The real-face recipe end to end at toy size: photos -> align ->
+training tree -> shards -> train -> export, the alignment spec and the
+calibrated thresholds travelling with the model (issue #14).
+
+Eight LFW people (two photos each) stand in for CelebA; the View 2 recipe
+(experiments/faces_view2.py, `smoke`) trains on them for a few steps and
+calibrates on a small pairs file of the same photos.
+"""
+import json
+import shutil
+
+import pytest
+
+from data_pipelines import align
+from data_pipelines import build_tfrecords
+from data_pipelines import training_tree
+from data_pipelines.align_worker import AlignOptions
+from experiments import faces_base
+from experiments import faces_view2
+from facenet_tf import export
+from facenet_tf.evaluation import eval_lib
+from facenet_tf.training import train_lib
+from tests.conftest import shared_path
+
+PEOPLE = ("Abdullah_Gul", "Adrien_Brody", "Al_Gore", "Amelie_Mauresmo",
+          "Andre_Agassi", "Abid_Hamid_Mahmud_Al-Tikriti", "Adel_Al-Jubeir",
+          "Abdullatif_Sener")
+
+
+@pytest.fixture(scope="module")
+def faces_root(tmp_path_factory):
+  """ROOT with aligned/lfw_landmarks and shards/celeba_landmarks."""
+  lfw = shared_path("data", "lfw", "images")
+  root = tmp_path_factory.mktemp("faces")
+  photos = root / "photos"
+  for name in PEOPLE:
+    (photos / name).mkdir(parents=True)
+    for i in (1, 2):
+      shutil.copy(lfw / name / f"{name}_{i:04d}.jpg", photos / name)
+  aligned = root / "aligned" / "lfw_landmarks"
+  align.align_dataset(photos, aligned, AlignOptions(no_face="center_crop"))
+  tree = root / "trees" / "celeba_landmarks"
+  training_tree.build(tree, {"lfw": aligned})
+  build_tfrecords.build(str(tree), str(root / "shards" / "celeba_landmarks"),
+                        num_shards=2, num_workers=1)
+  pairs = root / "pairs.txt"
+  same = [f"{n} 1 2" for n in PEOPLE[:4]]
+  different = [f"{a} 1 {b} 2" for a, b in zip(PEOPLE[:4], PEOPLE[4:])]
+  pairs.write_text("\n".join(["4", *same, *different]) + "\n")
+  return root, pairs
+
+
+@pytest.mark.integration
+def test_spec_and_thresholds_travel_from_photos_to_the_export(
+    faces_root, tmp_path, monkeypatch):
+  root, pairs = faces_root
+  monkeypatch.setattr(faces_base, "ROOT", str(root))
+  manifest = json.loads(
+      (root / "shards" / "celeba_landmarks" / "manifest.json").read_text())
+  assert manifest["alignment"]["name"] == "landmarks-arcface-128px-v1"
+  assert manifest["num_identities"] == len(PEOPLE)
+  assert all(name.startswith("lfw.") for name in manifest["identities"])
+  config = faces_view2.get_config("smoke")
+  config.data.p, config.data.k, config.data.r = 4, 2, 2
+  config.eval.pairs = config.eval.calibration_pairs = str(pairs)
+  config.eval.images_dir = config.eval.calibration_images_dir = str(
+      root / "aligned" / "lfw_landmarks")
+  result = train_lib.train(config, str(tmp_path / "run"))
+  assert result["alignment"] == manifest["alignment"]
+  thresholds = result["thresholds"]
+  assert thresholds["num_pairs"] == 8 and thresholds["target_far"] == 1e-3
+  # By construction on its own pairs: FAR within target, and the accuracy
+  # threshold no worse than calling every pair "different" (0.5 here).
+  assert thresholds["calibration_far"] <= 1e-3
+  assert thresholds["calibration_accuracy"] >= 0.5
+  metadata = export.read_metadata(result["saved_model"])
+  assert metadata["alignment"] == manifest["alignment"]
+  assert metadata["thresholds"] == thresholds
+  embedder = eval_lib.load_embedder(saved_model=result["saved_model"])
+  evaluated = eval_lib.evaluate_pairs(
+      embedder.embed, str(pairs), config.eval.images_dir,
+      embedder.image_size, progress=False, alignment=embedder.alignment)
+  assert evaluated["alignment_warning"] is None
+  assert evaluated["fallback_pairs"] == 0
