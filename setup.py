@@ -8,6 +8,9 @@ setuptools.setup(
     version="0.1.0",
     description="FaceNet embeddings and triplet training for TF 2 / Keras 3",
     python_requires=">=3.11",
+    # The reference model (a SavedModel) ships inside the package.
+    package_data={"facenet_tf.pretrained": ["*.json", "*/*.pb", "*/*/*"]},
+    include_package_data=True,
     packages=setuptools.find_packages(
         include=["facenet_tf", "facenet_tf.*", "data_pipelines",
                  "data_pipelines.*"]),
@@ -24,6 +27,8 @@ setuptools.setup(
         "tensorboard>=2.20,<3",
         "tqdm>=4.60",  # progress bars of the evaluation apps
         "Pillow>=10",  # PGM/TIFF decoding (ORL), PNG re-encoding
+        # The landmarks alignment's warp (warpAffine); headless: no GUI libs.
+        "opencv-python-headless>=4.8,<6",
     ],
     entry_points={"console_scripts": [
         "facenet-train=facenet_tf.apps.train:run",

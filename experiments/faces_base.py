@@ -14,9 +14,8 @@ identities, Table 6). Evaluation pairs read the aligned LFW tree as it is.
 
 The recipe (CPU budget, 2 cores): resnet_small at 64 px (1.26M params), P =
 32 identities x K = 8 images + R = 32 random negatives, semi-hard triplets
-with margin 0.2 (§3.1-3.2) plus a cosine-margin softmax over the training
-identities (CelebA gives ~22 images per identity, enough for a classifier
-to help), Adam 1e-3 with a cosine schedule, random crops and flips,
+with margin 0.2 (§3.1-3.2), Adam 1e-3 with a cosine schedule, random crops
+and flips,
 brightness/contrast jitter and 20% greyscale crops (CelebA mixes grey and
 colour photos; LFW is colour).
 """
@@ -58,7 +57,10 @@ def base(shard_name, geometry, steps, smoke=False):
   t.dir = shards(shard_name)
   t.min_images_policy = "replace"
   t.brightness_delta, t.contrast, t.greyscale = 20.0, 0.2, 0.2
-  c.loss.softmax_weight = 1.0
+  # A cosine-margin softmax beside the triplets (loss.softmax_weight = 1)
+  # collapsed the triplet statistics in a first try (d(a,n) = d(a,p) = 0.26
+  # at step 200, DevTest 0.615; softmax loss 18.5 -> 17.8): off.
+  c.loss.softmax_weight = 0.0
   c.eval.pairs = lfw_file("pairsDevTest.txt")
   c.eval.images_dir = aligned("lfw", geometry)
   # The aligner's crops hold the model's view in their centre (spec).

@@ -7,6 +7,7 @@ reads the aligned tree as it is, uses the spec's crop, and counts the one
 pair scored on the fallback crop. A tree aligned with `--no_face skip`
 stops with a message that says what to do, not a bare "missing".
 """
+import itertools
 import json
 import os
 import pathlib
@@ -21,14 +22,16 @@ from tests.conftest import shared_path
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 MODEL = REPO / "experiments/results/reference_model/lfw_view1_resnet_small"
-# LFW people with >= 2 images (View 1 DevTest), and a faceless "person".
-PEOPLE = ("Abdullah_Gul", "Al_Gore", "Amelie_Mauresmo", "Andre_Agassi")
+# Five LFW people with >= 3 images and a faceless "person". A View 1-style
+# file deals pair i into fold i mod 10, so 10 same + 10 different pairs give
+# every fold one of each.
+PEOPLE = ("Abdullah_Gul", "Adrien_Brody", "Al_Gore", "Amelie_Mauresmo",
+          "Andre_Agassi")
+IMAGES = (1, 2, 3)
 BLANK = "Zz_Blank"
-SAME = [(name, 1, 2) for name in PEOPLE]
-DIFFERENT = [("Abdullah_Gul", 1, "Al_Gore", 1),
-             ("Amelie_Mauresmo", 1, "Andre_Agassi", 2),
-             ("Al_Gore", 2, "Andre_Agassi", 1),
-             ("Abdullah_Gul", 2, BLANK, 1)]
+SAME = [(name, i, j) for name in PEOPLE for i, j in ((1, 2), (2, 3))]
+DIFFERENT = [(a, 1 + k % 3, b, 1 + (k + 1) % 3) for k, (a, b) in enumerate(
+    itertools.combinations(PEOPLE, 2))][:9] + [("Abdullah_Gul", 3, BLANK, 1)]
 _ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -56,7 +59,7 @@ def photos(tmp_path_factory):
   tree = root / "photos"
   for name in PEOPLE:
     (tree / name).mkdir(parents=True)
-    for i in (1, 2):
+    for i in IMAGES:
       shutil.copy(lfw / name / f"{name}_{i:04d}.jpg", tree / name)
   (tree / BLANK).mkdir()
   Image.new("RGB", (250, 250), (128, 128, 128)).save(
@@ -80,7 +83,7 @@ def test_eval_reads_the_aligned_tree_and_counts_the_fallback_pair(photos,
   run = _eval(pairs, aligned)
   assert run.returncode == 0, run.stderr[-2000:]
   result = json.loads(run.stdout.strip().splitlines()[-1])
-  assert result["num_pairs"] == 8 and result["num_images"] == 13
+  assert result["num_pairs"] == 20 and result["num_images"] == 16
   assert result["alignment"]["name"] == "landmarks-arcface-128px-v1"
   assert result["crop_fraction"] == pytest.approx(160 / 182)
   assert (result["fallback_images"], result["fallback_pairs"]) == (1, 1)

@@ -20,6 +20,7 @@ from absl import flags
 
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
+from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import clustering
 from facenet_tf.evaluation import recognition
 
@@ -28,7 +29,8 @@ _METHOD = flags.DEFINE_enum("method", "agglomerative", clustering.METHODS,
                             "Clustering method.")
 _THRESHOLD = flags.DEFINE_float(
     "threshold", None, "Distance at or above which clusters are not joined "
-    "(in --metric units); default 1.1 squared L2.", lower_bound=0)
+    "(in --metric units); default: the model's calibrated threshold, else "
+    "1.1 squared L2.", lower_bound=0)
 _NUM_CLUSTERS = flags.DEFINE_integer(
     "num_clusters", None, "agglomerative: the number of clusters, instead of "
     "a threshold.", lower_bound=1)
@@ -57,11 +59,15 @@ flags.register_multi_flags_validator(
 
 def main(argv):
   del argv
+  embedded = _embedded_images()
   threshold = _THRESHOLD.value
   if threshold is None and _NUM_CLUSTERS.value is None:
-    threshold = recognition.DEFAULT_THRESHOLD / (
-        2 if _METRIC.value == "cosine" else 1)
-  embedded = _embedded_images()
+    # The model's calibrated same/different threshold (squared L2; on unit
+    # vectors cosine distance = squared L2 / 2), else the paper's 1.1.
+    threshold, source = calibration.default_threshold(
+        embedded.model_metadata, "accuracy", recognition.DEFAULT_THRESHOLD)
+    threshold /= 2 if _METRIC.value == "cosine" else 1
+    print(f"threshold {threshold:g}: {source}", flush=True)
   if (_NUM_CLUSTERS.value or 0) > len(embedded.paths):
     common.fail(f"--num_clusters={_NUM_CLUSTERS.value} exceeds the "
                 f"{len(embedded.paths)} images.")

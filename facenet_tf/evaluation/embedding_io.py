@@ -3,6 +3,8 @@
     <output_dir>/embeddings.npy   float32 [N, D], row i = index row i
     <output_dir>/index.csv        row, path, identity, label
     <output_dir>/skipped.csv      path, error: the images that failed
+    <output_dir>/model.json       the export's metadata (its thresholds are
+                                  the recognition and clustering defaults)
 
 Images are decoded with Pillow, not TensorFlow, because tf.io.decode_image
 cannot read PGM (the AT&T/ORL faces) or TIFF. Each image is converted to the
@@ -14,6 +16,7 @@ input does with no crop padding.
 import concurrent.futures
 import csv
 import dataclasses
+import json
 import os
 
 import numpy as np
@@ -28,6 +31,7 @@ IMAGE_EXTENSIONS = eval_input.IMAGE_EXTENSIONS + (
 EMBEDDINGS_FILE = "embeddings.npy"
 INDEX_FILE = "index.csv"
 SKIPPED_FILE = "skipped.csv"
+MODEL_FILE = "model.json"
 _INDEX_COLUMNS = ("row", "path", "identity", "label")
 # What Pillow raises for a missing, unreadable, truncated or undecodable
 # file (UnidentifiedImageError is an OSError), or an absurdly large image.
@@ -44,12 +48,14 @@ class EmbeddedImages:
     identities: identity (folder) name of each image.
     labels: int [N], the identity's index among the sorted distinct names.
     skipped: (path, error) of the images that could not be read.
+    model_metadata: the embedding export's metadata dict, if known.
   """
   embeddings: np.ndarray
   paths: list
   identities: list
   labels: np.ndarray
   skipped: list = dataclasses.field(default_factory=list)
+  model_metadata: dict | None = None
 
 
 def saved_model_path(saved_model=None, workdir=None):
@@ -164,7 +170,7 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True):
   return EmbeddedImages(
       np.concatenate(embeddings).astype(np.float32, copy=False),
       [paths[i] for i in kept], [str(names[labels[i]]) for i in kept],
-      labels[kept], skipped)
+      labels[kept], skipped, getattr(embedder, "metadata", None))
 
 
 def _try_load(path, image_size, channels):
@@ -188,6 +194,9 @@ def write_embeddings(embedded, output_dir):
     writer = csv.writer(f)
     writer.writerow(("path", "error"))
     writer.writerows(embedded.skipped)
+  if embedded.model_metadata is not None:
+    with open(os.path.join(output_dir, MODEL_FILE), "w") as f:
+      json.dump(embedded.model_metadata, f, indent=1)
 
 
 def read_embeddings(output_dir):
@@ -212,7 +221,12 @@ def read_embeddings(output_dir):
                                           for i, row in enumerate(rows)):
     raise ValueError(f"{files[1]} does not index the {len(embeddings)} rows "
                      f"of {files[0]} in order.")
+  model_path = os.path.join(output_dir, MODEL_FILE)
+  metadata = None
+  if os.path.isfile(model_path):
+    with open(model_path) as f:
+      metadata = json.load(f)
   return EmbeddedImages(embeddings, [row["path"] for row in rows],
                         [row["identity"] for row in rows],
                         np.asarray([int(row["label"]) for row in rows]),
-                        skipped)
+                        skipped, metadata)
