@@ -36,7 +36,7 @@ def similarity_matrix(source_points, target_points):
   return np.array([[a, -b, tx], [b, a, ty]])
 
 
-def warp_landmarks(image, keypoints, spec, size=None):
+def warp_landmarks(image, keypoints, spec, size=None, model_view=False):
   """The `size` square (default spec.image_size) with the keypoints on the
   spec's template.
 
@@ -45,10 +45,13 @@ def warp_landmarks(image, keypoints, spec, size=None):
     keypoints: [5, 2] x, y in MTCNN's order.
     spec: an AlignmentSpec of geometry "landmarks".
     size: output side; the template scales with it.
+    model_view: warp straight to the central window a model sees (the
+      serving path: one resampling, no crop-then-resize).
   """
   size = spec.image_size if size is None else int(size)
   keypoints = np.asarray(keypoints, np.float64).reshape(5, 2)
-  matrix = similarity_matrix(keypoints, spec.template(size))
+  target = spec.model_template(size) if model_view else spec.template(size)
+  matrix = similarity_matrix(keypoints, target)
   scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
   if scale < _MIN_WARP_SCALE:
     # A large face: area-average the photo down first, then warp.
@@ -57,7 +60,7 @@ def warp_landmarks(image, keypoints, spec, size=None):
     small = (max(1, round(width * shrink)), max(1, round(height * shrink)))
     image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
     keypoints = keypoints * (small[0] / width, small[1] / height)
-    matrix = similarity_matrix(keypoints, spec.template(size))
+    matrix = similarity_matrix(keypoints, target)
   # Outside the photo is black, as in ArcFace/InsightFace crops.
   return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -1,1 +1,4 @@
-"""absl apps: parse flags, then call one library function."""
+"""The command-line apps; importing them imports TensorFlow quietly."""
+from facenet_tf.apps import quiet
+
+quiet.import_tensorflow()

@@ -9,12 +9,16 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from facenet_tf import config as config_lib
+from facenet_tf.apps import quiet
 from facenet_tf.data import shards
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.training import strategy as strategy_lib
+
+_VERBOSE = flags.DEFINE_bool(
+    "verbose", False, "Show TensorFlow's start-up lines, warnings and INFO "
+    "logging (hidden by default).")
 
 USER_ERRORS = (config_lib.ConfigError, strategy_lib.StrategyError,
                shards.ShardError, eval_lib.InputError, FileNotFoundError,
@@ -62,7 +66,7 @@ def run(main, positional=False):
       argv = argv[1:]
     elif len(argv) > 1:
       fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
+    quiet.quiet_logging(_VERBOSE.value)
     try:
       main(argv)
     except USER_ERRORS as e:

@@ -23,7 +23,6 @@ resumes in its phase, and phase 1's end is checkpointed before phase 2.
 import os
 import time
 
-from absl import logging
 import keras
 import ml_collections
 import tensorflow as tf
@@ -122,9 +121,9 @@ def _run_phase(config, strategy, state, train_layers, optimizer, end_step):
   start = int(state["step"].numpy())
   if start >= end_step:
     return
-  logging.info("Harmonic phase %s: steps %d..%d, training %s layers.",
-               1 if train_layers == "embedding" else 2, start + 1, end_step,
-               train_layers)
+  train_lib.report("Harmonic phase %s: steps %d..%d, training %s layers.",
+                   1 if train_layers == "embedding" else 2, start + 1,
+                   end_step, train_layers)
   with strategy.scope():
     trainer = harmonic_trainer.HarmonicTrainer(
         state["v2"], state["v1"], train_layers, mining=config.loss.mining,
@@ -159,7 +158,7 @@ def train(config, workdir, strategy=None):
   latest = tf.train.latest_checkpoint(workdir_lib.path(workdir, "checkpoints"))
   if latest:  # the re-initialised layer gives way to the trained one
     manager.checkpoint.restore(latest).assert_consumed()
-    logging.info("Resumed from %s at step %d.", latest, int(step.numpy()))
+    train_lib.report("Resumed from %s at step %d.", latest, int(step.numpy()))
   start_step = int(step.numpy())
   state = {"v1": v1, "v2": v2, "step": step, "manager": manager,
            "writer": summaries.TrainSummaries(workdir, config.loss.metric,

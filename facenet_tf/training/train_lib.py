@@ -7,9 +7,9 @@ identities, write the projector and export a SavedModel.
 """
 import json
 import os
+import sys
 import time
 
-from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
@@ -23,6 +23,12 @@ from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
 from facenet_tf.training import trainer as trainer_lib
 from facenet_tf.training import workdir as workdir_lib
+
+
+def report(message, *args):
+  """A progress line of the run on stderr: the run's own output, shown
+  whatever the logging verbosity (apps hide absl INFO unless --verbose)."""
+  print(message % args, file=sys.stderr, flush=True)
 
 
 def _image_size(embedder):
@@ -56,8 +62,8 @@ def _write_eval(writer, step, result):
       "verification_accuracy_std": result["accuracy_std"],
       "verification_val": result["val"], "verification_auc": result["auc"],
       "verification_eer": result["eer"]})
-  logging.info("step %d held-out verification accuracy %.4f +- %.4f", step,
-               result["accuracy"], result["accuracy_std"])
+  report("step %d held-out verification accuracy %.4f +- %.4f", step,
+         result["accuracy"], result["accuracy_std"])
 
 
 def start_run(config, workdir, strategy=None):
@@ -104,7 +110,7 @@ def train(config, workdir, strategy=None):
   latest = tf.train.latest_checkpoint(workdir_lib.path(workdir, "checkpoints"))
   if latest:
     manager.checkpoint.restore(latest).assert_consumed()
-    logging.info("Resumed from %s at step %d.", latest, int(step.numpy()))
+    report("Resumed from %s at step %d.", latest, int(step.numpy()))
   start_step = int(step.numpy())
   writer = summaries.TrainSummaries(workdir, config.loss.metric, chief)
   verifier = inputs.verifier(config, _image_size(embedder)) if chief else None
@@ -172,10 +178,10 @@ def _loop(config, strategy, trainer, step, manager, writer, verifier,
       logs = {k: v.numpy() for k, v in logs.items()}
       lr = optimizers.current_learning_rate(trainer.optimizer)
       writer.write_train(current, logs, lr, rate)
-      logging.info("step %d/%d loss %.4f active %.3f d_ap %.3f d_an %.3f "
-                   "lr %.4g %.0f img/s", current, t.steps, logs["loss"],
-                   logs["active_fraction"], logs["mean_d_ap"],
-                   logs["mean_d_an"], lr, rate)
+      report("step %d/%d loss %.4f active %.3f d_ap %.3f d_an %.3f "
+             "lr %.4g %.0f img/s", current, t.steps, logs["loss"],
+             logs["active_fraction"], logs["mean_d_ap"], logs["mean_d_an"],
+             lr, rate)
       if not np.isfinite(logs["loss"]):
         raise FloatingPointError(f"Loss is {logs['loss']} at step {current}.")
       tick, tick_step = time.time(), current

@@ -1,0 +1,187 @@
+"""A gallery of known people: enroll from photos, identify faces, save/load.
+
+    gallery = photos.Gallery(recognizer)
+    gallery.enroll("Ann", ["ann1.jpg", "ann2.jpg"])     # main face of each
+    for who in gallery.identify("party.jpg"):          # every face found
+      print(who.face.box, who.name or "unknown", who.distance)
+    gallery.save("people.npz")                          # or people.json
+    gallery = photos.Gallery.load("people.npz", recognizer)
+
+Open set: a face whose nearest enrolled face is farther than `threshold`
+(default: the model's threshold calibrated at FAR 1e-3, where a stranger is
+rarely taken for someone enrolled) is "unknown" (`name` None). Files are
+NumPy `.npz` (no pickle: strings are stored as fixed-width unicode) or JSON;
+both record the model they were made with, and loading them with another
+model (embedding size or alignment spec) is refused.
+"""
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from facenet_tf.photos import reading
+
+FORMAT_VERSION = 1
+_SEARCH_CHUNK = 4096  # probes per distance block (4096 x gallery floats)
+
+
+@dataclasses.dataclass
+class Identification:
+  """One face of a probe photo: its nearest person, or None (unknown)."""
+  face: object
+  name: str | None
+  distance: float
+  nearest: str
+
+
+class Gallery:
+  """Enrolled faces (one row per enrolled photo) and their people."""
+
+  def __init__(self, recognizer, threshold=None):
+    self.recognizer = recognizer
+    if threshold is None:
+      threshold, self.threshold_source = recognizer.threshold("far")
+    else:
+      self.threshold_source = "argument"
+    self.threshold = float(threshold)
+    self.names, self.sources = [], []
+    self.embeddings = np.zeros((0, recognizer.model.embedding_dim),
+                               np.float32)
+
+  def __len__(self):
+    return len(self.names)
+
+  @property
+  def people(self):
+    return sorted(set(self.names))
+
+  def enroll(self, name, photos):
+    """Adds the main (largest) face of each photo under `name`.
+
+    Returns:
+      {"enrolled": n, "no_face": [photos], "errors": [messages]}: a photo
+      without a face or that cannot be read is reported, never guessed.
+    """
+    if not name or not isinstance(name, str):
+      raise ValueError(f"a person's name must be a non-empty string, got "
+                       f"{name!r}")
+    report = {"enrolled": 0, "no_face": [], "errors": []}
+    rows = []
+    for found in self.recognizer.faces(photos if isinstance(
+        photos, (list, tuple)) else [photos]):
+      if found.error:
+        report["errors"].append(found.error)
+      elif not found.faces:
+        report["no_face"].append(found.photo)
+      else:
+        rows.append(found.faces[0].embedding)
+        self.names.append(name)
+        self.sources.append(found.photo)
+        report["enrolled"] += 1
+    if rows:
+      self.embeddings = np.concatenate([self.embeddings,
+                                        np.stack(rows).astype(np.float32)])
+    return report
+
+  def identify(self, photos):
+    """Per photo: `(PhotoFaces, [Identification per face])`."""
+    if not len(self):
+      raise ValueError("the gallery is empty: enroll people first")
+    found = self.recognizer.faces(photos if isinstance(
+        photos, (list, tuple)) else [photos])
+    faces = [face for item in found for face in item.faces]
+    if faces:
+      distance, nearest = self.nearest(np.stack([f.embedding for f in faces]))
+    out, row = [], 0
+    for item in found:
+      answers = []
+      for face in item.faces:
+        name = self.names[nearest[row]]
+        answers.append(Identification(
+            face, name if distance[row] <= self.threshold else None,
+            float(distance[row]), name))
+        row += 1
+      out.append((item, answers))
+    return out
+
+  def nearest(self, embeddings):
+    """(squared L2 distance, gallery row) of each embedding's nearest row."""
+    embeddings = np.asarray(embeddings, np.float32)
+    gallery_sq = np.sum(self.embeddings ** 2, axis=1)
+    distances, rows = [], []
+    for start in range(0, len(embeddings), _SEARCH_CHUNK):
+      probe = embeddings[start:start + _SEARCH_CHUNK]
+      d = (np.sum(probe ** 2, axis=1, keepdims=True) + gallery_sq
+           - 2 * probe @ self.embeddings.T)
+      best = np.argmin(d, axis=1)
+      rows.append(best)
+      distances.append(np.maximum(d[np.arange(len(probe)), best], 0))
+    return np.concatenate(distances), np.concatenate(rows)
+
+  def _model_record(self):
+    m = self.recognizer.metadata
+    return {"architecture": m["architecture"],
+            "embedding_dim": m["embedding_dim"],
+            "alignment": self.recognizer.alignment.name,
+            "model_path": str(self.recognizer.model_path)}
+
+  def save(self, path):
+    """Writes `.npz` or `.json` (by extension) atomically."""
+    path = os.fspath(path)
+    record = {"format_version": FORMAT_VERSION, "model": self._model_record(),
+              "threshold": self.threshold,
+              "threshold_source": self.threshold_source}
+    temporary = f"{path}.tmp-{os.getpid()}"
+    if path.endswith(".npz"):
+      with open(temporary, "wb") as f:
+        np.savez(f, embeddings=self.embeddings,
+                 names=np.array(self.names, dtype=str).reshape(-1),
+                 sources=np.array(self.sources, dtype=str).reshape(-1),
+                 record=np.array(json.dumps(record)))
+    elif path.endswith(".json"):
+      with open(temporary, "w", encoding="utf-8") as f:
+        json.dump({**record, "names": self.names, "sources": self.sources,
+                   "embeddings": self.embeddings.tolist()}, f)
+    else:
+      raise ValueError(f"{path}: a gallery is saved as .npz or .json")
+    os.replace(temporary, path)
+
+  @classmethod
+  def load(cls, path, recognizer, threshold=None):
+    """A saved gallery, checked against `recognizer`'s model."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+      raise FileNotFoundError(f"{path}: no such gallery file")
+    try:
+      if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as data:
+          record = json.loads(str(data["record"]))
+          names, sources = data["names"].tolist(), data["sources"].tolist()
+          embeddings = data["embeddings"].astype(np.float32)
+      elif path.endswith(".json"):
+        with open(path, encoding="utf-8") as f:
+          record = json.load(f)
+        names, sources = record.pop("names"), record.pop("sources")
+        embeddings = np.asarray(record.pop("embeddings"), np.float32)
+      else:
+        raise ValueError("a gallery file ends in .npz or .json")
+    except (OSError, ValueError, KeyError) as error:
+      raise reading.PhotoError(f"{path}: not a gallery file ({error})") from None
+    gallery = cls(recognizer, threshold if threshold is not None
+                  else record["threshold"])
+    if threshold is None:
+      gallery.threshold_source = record["threshold_source"]
+    mine, theirs = gallery._model_record(), record["model"]
+    for key in ("embedding_dim", "alignment"):
+      if mine[key] != theirs[key]:
+        raise ValueError(f"{path} was enrolled with a model whose {key} is "
+                         f"{theirs[key]!r}; this model's is {mine[key]!r}: "
+                         "enroll the people again with this model")
+    embeddings = embeddings.reshape(-1, mine["embedding_dim"])
+    if len(embeddings) != len(names) or len(names) != len(sources):
+      raise ValueError(f"{path}: {len(names)} names for {len(embeddings)} "
+                       "embeddings")
+    gallery.names, gallery.sources = list(names), list(sources)
+    gallery.embeddings = embeddings
+    return gallery

@@ -1,0 +1,250 @@
+"""Faces in ordinary photos: detect, align, embed, verify.
+
+    from facenet_tf import photos
+    recognizer = photos.FaceRecognizer()          # the packaged reference model
+    found = recognizer.faces(["a.jpg", "b.jpg"])  # per photo: its faces
+    result = recognizer.verify("a.jpg", "b.jpg")  # distance, same, threshold
+
+Every face is aligned with the model's own alignment spec, read from the
+export's metadata, so it reaches the model framed as in training: the
+`landmarks` spec maps MTCNN's keypoints straight onto the ArcFace template
+at the model's input size (one warp, no second resize); the `box` spec
+takes the central part of the box-plus-margin crop the model saw.
+Photos larger than `detect_max_side` are detected on a downscaled copy and
+cut from the original. A photo that cannot be read gives a `PhotoFaces`
+with its `error`; one without a face gives an empty `faces` list.
+"""
+import dataclasses
+import sys
+import warnings
+
+import numpy as np
+from PIL import Image
+import tqdm
+
+from facenet_tf.alignment import detector as detector_lib
+from facenet_tf.alignment import geometry
+from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.alignment import warp
+from facenet_tf.evaluation import calibration
+from facenet_tf.photos import reading
+
+# Photos are detected at most this large (longer side): MTCNN's time grows
+# with the pixels, and a face of 40 px in a 2,000 px photo is still 20 px
+# (MTCNN's minimum) at 1,024.
+DEFAULT_DETECT_MAX_SIDE = 1024
+_PROGRESS_MIN_PHOTOS = 16
+
+
+@dataclasses.dataclass
+class Face:
+  """One face of a photo.
+
+  box: x1, y1, x2, y2 in the photo's pixels (after EXIF rotation);
+  landmarks: [5, 2] eyes, nose, mouth corners (image-left first);
+  score: MTCNN's detection score; embedding: unit-norm float32 [D];
+  index: the face's position in its photo (largest first).
+  """
+  photo: str
+  index: int
+  box: tuple
+  landmarks: np.ndarray
+  score: float
+  embedding: np.ndarray | None = None
+
+  def to_json(self):
+    return {"photo": self.photo, "face": self.index,
+            "box": [round(float(v), 1) for v in self.box],
+            "landmarks": np.round(self.landmarks, 1).tolist(),
+            "score": round(float(self.score), 4)}
+
+
+@dataclasses.dataclass
+class PhotoFaces:
+  """The faces of one photo, or why it could not be read."""
+  photo: str
+  faces: list
+  size: tuple | None = None   # (height, width) after EXIF rotation
+  error: str | None = None
+
+
+@dataclasses.dataclass
+class Verification:
+  """Two faces compared: squared L2 distance and the call at `threshold`."""
+  distance: float
+  same: bool
+  threshold: float
+  threshold_source: str
+  first: Face
+  second: Face
+
+
+class FaceRecognizer:
+  """Detects, aligns and embeds faces with an exported model.
+
+  Args:
+    model: a facenet_tf SavedModel directory (facenet-export), or None for
+      the reference model inside the package.
+    min_confidence: MTCNN score below which a detection is not a face.
+    detect_max_side: photos are detected on a copy at most this large.
+    batch_size: faces per model call.
+    max_pixels: larger photos are refused (decompression bombs).
+  """
+
+  def __init__(self, model=None, min_confidence=0.9,
+               detect_max_side=DEFAULT_DETECT_MAX_SIDE, batch_size=64,
+               max_pixels=reading.DEFAULT_MAX_PIXELS):
+    # Imported here: the export pulls in TensorFlow.
+    from facenet_tf import export  # pylint: disable=import-outside-toplevel
+    from facenet_tf import pretrained  # pylint: disable=import-outside-toplevel
+    self.model_path = model or pretrained.reference_model_path()
+    self.model = export.load_exported(self.model_path)
+    self.metadata = self.model.metadata
+    self.alignment = self.model.alignment
+    if self.alignment is None:
+      warnings.warn(f"{self.model_path} records no alignment spec (exported "
+                    "before specs existed); aligning with the default "
+                    "landmarks spec")
+      self.alignment = spec_lib.AlignmentSpec()
+    self.image_size = tuple(self.model.image_size)
+    self.detector = detector_lib.FaceDetector(min_confidence=min_confidence)
+    self.detect_max_side = detect_max_side
+    self.batch_size = batch_size
+    self.max_pixels = max_pixels
+
+  def threshold(self, kind="accuracy"):
+    """(threshold, source): calibrated `accuracy` or `far`, else 1.1."""
+    return calibration.default_threshold(self.metadata, kind)
+
+  def detect(self, photos, progress=None):
+    """`PhotoFaces` per photo, faces without embeddings (largest first)."""
+    return [found for found, _ in self._detect(_as_list(photos), progress)]
+
+  def faces(self, photos, progress=None):
+    """`PhotoFaces` per photo with every face embedded."""
+    detected = self._detect(_as_list(photos), progress)
+    crops, owners = [], []
+    for found, image in detected:
+      for face in found.faces:
+        crops.append(self.align(image, face))
+        owners.append(face)
+    if crops:
+      embeddings = self.embed_aligned(np.stack(crops))
+      for face, embedding in zip(owners, embeddings):
+        face.embedding = embedding
+    return [found for found, _ in detected]
+
+  def align(self, image, face):
+    """The model's input view of `face` in `image` (uint8 [H, W, 3])."""
+    height, width = self.image_size
+    if self.alignment.geometry == "landmarks":
+      return warp.warp_landmarks(image, face.landmarks, self.alignment,
+                                 size=width, model_view=True)
+    x0, y0, x1, y1 = geometry.margin_crop_box(face.box, self.alignment.margin,
+                                              image.shape)
+    keep = self.alignment.model_crop_fraction
+    dx, dy = (x1 - x0) * (1 - keep) / 2, (y1 - y0) * (1 - keep) / 2
+    window = (x0 + dx, y0 + dy, x1 - dx, y1 - dy)
+    return np.asarray(Image.fromarray(image).resize(
+        (width, height), Image.BILINEAR, box=window))
+
+  def embed_aligned(self, crops):
+    """Embeddings [N, D] of model-view crops (uint8 [N, H, W, 3])."""
+    crops = np.asarray(crops, np.uint8)
+    if self.model.channels == 1:
+      crops = np.round(crops @ np.array([0.2989, 0.587, 0.114])).astype(
+          np.uint8)[..., None]
+    return self.model(crops, batch_size=self.batch_size)
+
+  def verify(self, first, second, threshold=None):
+    """Compares the main face (largest) of two photos, or two `Face`s.
+
+    Raises:
+      reading.PhotoError: a photo cannot be read or holds no face.
+    """
+    faces = [self._main_face(x) for x in (first, second)]
+    distance = float(np.sum((faces[0].embedding - faces[1].embedding) ** 2))
+    source = "argument"
+    if threshold is None:
+      threshold, source = self.threshold("accuracy")
+    return Verification(distance, distance <= threshold, float(threshold),
+                        source, *faces)
+
+  def _main_face(self, item):
+    if isinstance(item, Face):
+      if item.embedding is None:
+        raise ValueError("this Face has no embedding: get it from faces()")
+      return item
+    [found] = self.faces([item])
+    if found.error:
+      raise reading.PhotoError(found.error)
+    if not found.faces:
+      raise reading.PhotoError(f"{found.photo}: no face found")
+    return found.faces[0]
+
+  def _detect(self, photos, progress):
+    """[(PhotoFaces, decoded image or None)] in photo order."""
+    show = (len(photos) >= _PROGRESS_MIN_PHOTOS if progress is None
+            else progress)
+    out = []
+    bar = tqdm.tqdm(total=len(photos), unit="photo", desc="faces",
+                    disable=not show, file=sys.stderr)
+    # Batches of photos, so that same-sized ones share MTCNN calls.
+    for start in range(0, len(photos), self.batch_size):
+      chunk = photos[start:start + self.batch_size]
+      images, small, scales = [], [], []
+      for photo in chunk:
+        try:
+          image = reading.read_photo(photo, self.max_pixels)
+        except reading.PhotoError as error:
+          image = error
+        images.append(image)
+        if isinstance(image, np.ndarray):
+          copy, scale = _downscaled(image, self.detect_max_side)
+          small.append(copy)
+          scales.append(scale)
+      detections = iter(self.detector.detect(small) if small else [])
+      scales = iter(scales)
+      for photo, image in zip(chunk, images):
+        name = reading.describe(photo)
+        if isinstance(image, Exception):
+          out.append((PhotoFaces(name, [], None, str(image)), None))
+          continue
+        faces, _ = next(detections)
+        scale = next(scales)
+        if isinstance(faces, Exception):
+          out.append((PhotoFaces(name, [], image.shape[:2],
+                                 f"{name}: detection failed ({faces})"), None))
+          continue
+        out.append((PhotoFaces(name, _faces(name, faces, scale),
+                               image.shape[:2]), image))
+      bar.update(len(chunk))
+    bar.close()
+    return out
+
+
+def _as_list(photos):
+  """A single photo or a sequence of them, as a list."""
+  if isinstance(photos, (list, tuple)):
+    return list(photos)
+  return [photos]
+
+
+def _downscaled(image, max_side):
+  """(copy, scale): the image shrunk (area) so its longer side <= max_side."""
+  scale = min(1.0, max_side / max(image.shape[:2]))
+  if scale == 1.0:
+    return image, 1.0
+  height, width = image.shape[:2]
+  size = (max(1, round(width * scale)), max(1, round(height * scale)))
+  return np.asarray(Image.fromarray(image).resize(size, Image.BOX)), scale
+
+
+def _faces(name, faces, scale):
+  """`Face`s in original-photo pixels, largest box first."""
+  areas = ((faces.boxes[:, 2] - faces.boxes[:, 0])
+           * (faces.boxes[:, 3] - faces.boxes[:, 1]))
+  order = np.argsort(-areas, kind="stable")
+  return [Face(name, rank, tuple(float(v) for v in faces.boxes[i] / scale),
+               faces.keypoints[i] / scale, float(faces.scores[i]))
+          for rank, i in enumerate(order)]
