@@ -1,9 +1,10 @@
-"""facenet-embed, -recognize, -cluster and -compare end to end on AT&T/ORL.
+"""facenet-embed, -recognize, -cluster and -compare --aligned on AT&T/ORL.
 
 A smoke-trained model embeds the 400 ORL faces (PGM, which only the Pillow
-reader decodes) through symbolic links, next to an identity folder holding
-one undecodable image and a non-image file. The apps run in subprocesses, as
-a user runs them.
+reader decodes; already face crops, hence --aligned) through symbolic links,
+next to an identity folder holding one undecodable image and a non-image
+file. The apps run in subprocesses, as a user runs them. The photo path
+(the default: detect, align, embed) is tests/test_photo_apps.py's.
 """
 import csv
 import json
@@ -53,15 +54,16 @@ def orl(tmp_path_factory):
   (tree / "zz_unreadable" / "notes.txt").write_text("not an image")
   embedded = root / "embedded"
   result = _last_json(_app("embed", "--workdir", workdir, "--images_dir", tree,
-                           "--output_dir", embedded))
+                           "--output_dir", embedded, "--aligned"))
   return workdir, tree, embedded, result
 
 
 @pytest.mark.integration
 def test_embed_writes_sorted_rows_and_lists_the_unreadable(orl):
   workdir, tree, embedded, result = orl
-  assert result == {"output_dir": str(embedded), "images": 400,
-                    "identities": 40, "embedding_dim": 128, "skipped": 1}
+  assert result == {"output_dir": str(embedded), "photos": 400,
+                    "faces": 400, "identities": 40, "embedding_dim": 128,
+                    "no_face": 0, "skipped": 1}
   data = embedding_io.read_embeddings(embedded)
   assert data.embeddings.shape == (400, 128)
   assert data.embeddings.dtype == np.float32
@@ -119,7 +121,7 @@ def test_cluster_embeddings_with_outputs(orl, tmp_path):
 def test_cluster_a_tree_with_a_model(orl):
   workdir, tree, _, _ = orl
   done = _app("cluster", "--images_dir", tree, "--workdir", workdir,
-              "--num_clusters", 40)
+              "--num_clusters", 40, "--aligned")
   result = _last_json(done)
   print(done.stdout)
   assert result["num_clusters"] == 40 and result["num_items"] == 400
@@ -131,7 +133,7 @@ def test_compare_prints_matrix_and_json(orl):
   workdir, tree, _, _ = orl
   images = [tree / "s1" / "1.pgm", tree / "s1" / "2.pgm", tree / "s2" / "1.pgm"]
   done = _app("compare", "--workdir", workdir, *images, "--threshold", 0.5,
-              "--json")
+              "--json", "--aligned")
   result = _last_json(done)
   d = np.array(result["distances"])
   assert d.shape == (3, 3) and np.allclose(d, d.T) and np.all(d.diagonal() == 0)
@@ -145,12 +147,13 @@ def test_compare_prints_matrix_and_json(orl):
 @pytest.mark.parametrize("name,args,message", [
     ("embed", ["--workdir", "{workdir}", "--images_dir", "{missing}",
                "--output_dir", "{out}"], "does not exist"),
-    ("recognize", ["--images_dir", "{empty}", "--workdir", "{workdir}"],
-     "No identity folder"),
+    ("recognize", ["--images_dir", "{empty}", "--workdir", "{workdir}",
+                   "--aligned"], "No identity folder"),
     ("cluster", ["--embeddings", "{out}", "--threshold", "1",
                  "--num_clusters", "3"], "threshold"),
     ("compare", ["--workdir", "{workdir}", "{tree}/s1/1.pgm",
-                 "{tree}/zz_unreadable/broken.jpg"], "Cannot read image"),
+                 "{tree}/zz_unreadable/broken.jpg", "--aligned"],
+     "Cannot read image"),
 ])
 def test_user_errors_exit_2_with_one_line(orl, tmp_path, name, args, message):
   workdir, tree, embedded, _ = orl

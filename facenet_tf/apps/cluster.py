@@ -1,17 +1,21 @@
-"""facenet-cluster: cluster face images by their embeddings (paper §5.8).
+"""facenet-cluster: cluster the faces of photos by their embeddings (§5.8).
 
-    facenet-cluster (--embeddings OUT | --images_dir TREE (--saved_model PATH
-        | --workdir DIR)) [--method agglomerative|components]
+    facenet-cluster (--embeddings OUT | --images_dir TREE [--saved_model PATH
+        | --workdir DIR] [--aligned]) [--method agglomerative|components]
         [--threshold T | --num_clusters K] [--metric squared_l2|cosine]
         [--linkage average|complete|single] [--output_csv FILE]
         [--links_dir DIR]
 
-OUT is a facenet-embed output; TREE is TREE/<identity>/<image>. Without
---threshold and --num_clusters the threshold is the paper's verification
-distance 1.1 (squared L2; 0.55 in cosine distance). When the images come
-from two or more identity folders, their names are the ground truth and the
-pairwise precision, recall, F1 and NMI are printed. The last line is one
-JSON object: method, threshold, num_clusters, and the metrics.
+OUT is a facenet-embed output; TREE is TREE/<identity>/<photo>: every face
+of every photo is an item (--aligned: every image is one face crop). The
+default model is the packaged reference model. Without --threshold and
+--num_clusters the threshold is the model's calibrated one (else the
+paper's 1.1 squared L2; half in cosine distance). When the photos come from
+two or more identity folders, their names are the ground truth of each
+photo's main (largest) face and the pairwise precision, recall, F1 and NMI
+of those faces are printed. --output_csv lists path, face, box and cluster.
+The last line is one JSON object: method, threshold, num_clusters, the
+counts and the metrics.
 """
 import json
 import os
@@ -75,16 +79,19 @@ def main(argv):
                               _NUM_CLUSTERS.value, _METRIC.value,
                               _LINKAGE.value)
   if _OUTPUT_CSV.value:
-    clustering.write_csv(_OUTPUT_CSV.value, embedded.paths, labels)
+    clustering.write_csv(_OUTPUT_CSV.value, embedded.paths, labels,
+                         embedded.faces)
   if _LINKS_DIR.value:
     clustering.write_links(_LINKS_DIR.value, embedded.paths,
                            embedded.identities, labels)
   result = {"method": _METHOD.value, "threshold": threshold,
             "num_clusters": int(labels.max()) + 1,
-            "num_items": len(labels)}
-  if len(set(embedded.labels)) > 1:
-    result.update(clustering.evaluate(embedded.labels, labels))
-    print(f"{result['num_items']} images of {result['num_identities']} "
+            "num_items": len(labels), "photos_without_face":
+                len(embedded.no_face), "unreadable": len(embedded.skipped)}
+  main = embedded.main_faces()
+  if len(set(embedded.labels[main])) > 1:
+    result.update(clustering.evaluate(embedded.labels[main], labels[main]))
+    print(f"{len(main)} main faces of {result['num_identities']} "
           f"identities -> {result['num_clusters']} clusters: pairwise "
           f"precision {result['precision']:.4f}, recall "
           f"{result['recall']:.4f}, F1 {result['f1']:.4f}; NMI "

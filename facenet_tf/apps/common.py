@@ -14,6 +14,8 @@ from facenet_tf import config as config_lib
 from facenet_tf.apps import quiet
 from facenet_tf.data import shards
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.photos import gallery
+from facenet_tf.photos import reading
 from facenet_tf.training import strategy as strategy_lib
 
 _VERBOSE = flags.DEFINE_bool(
@@ -22,7 +24,8 @@ _VERBOSE = flags.DEFINE_bool(
 
 USER_ERRORS = (config_lib.ConfigError, strategy_lib.StrategyError,
                shards.ShardError, eval_lib.InputError, FileNotFoundError,
-               FileExistsError, NotADirectoryError)
+               FileExistsError, NotADirectoryError, reading.PhotoError,
+               gallery.GalleryError)
 
 
 def fail(message):

@@ -1,69 +1,124 @@
-"""Flags of the apps that embed images or read embeddings.
+"""Flags of the apps that embed photos or read embeddings.
 
-    --saved_model PATH | --workdir DIR       the export (DIR/saved_model)
+    [--saved_model PATH | --workdir DIR]     the export (DIR/saved_model);
+                                             default: the packaged model
     --embeddings DIR | --images_dir TREE     facenet-embed's output, or a tree
-                                             to embed with the export
+                                             of photos to embed
+    [--aligned] [--min_confidence 0.9] [--detect_max_side 1024]
 
-Each define_* function defines its flags in the calling app and returns a
-function that, after flag parsing, gives what they name.
+By default inputs are ordinary photos: every face is detected (MTCNN),
+aligned with the model's alignment spec and embedded. `--aligned` feeds each
+image whole to the model instead, for crops already aligned (e.g. by
+data_pipelines.align). Each define_* function defines its flags in the
+calling app and returns a function that, after flag parsing, gives what
+they name.
 """
 import sys
 
 from absl import flags
 
 from facenet_tf import export
+from facenet_tf import pretrained
 from facenet_tf.evaluation import embedding_io
 
 # Skipped images named on stderr; embedding_io.SKIPPED_FILE lists them all.
 _SHOWN_SKIPPED = 20
 
 
-def define_model_flags(required=True):
-  """--saved_model | --workdir; returns a function giving the export's path."""
+def define_model_flags():
+  """--saved_model | --workdir; returns a function giving the export's path
+  (the packaged reference model when neither is given)."""
   saved_model = flags.DEFINE_string(
-      "saved_model", None, "An exported model directory (facenet-export).")
+      "saved_model", None, "An exported model directory (facenet-export); "
+      "default: the reference model shipped with facenet_tf.")
   workdir = flags.DEFINE_string(
       "workdir", None, "A facenet-train workdir: uses its saved_model/.")
-  flags.mark_flags_as_mutual_exclusive(["saved_model", "workdir"],
-                                       required=required)
-  return lambda: embedding_io.saved_model_path(saved_model.value,
-                                               workdir.value)
+  flags.mark_flags_as_mutual_exclusive(["saved_model", "workdir"])
+
+  def path():
+    if saved_model.value is None and workdir.value is None:
+      return pretrained.reference_model_path()
+    return embedding_io.saved_model_path(saved_model.value, workdir.value)
+
+  return path
 
 
-def define_input_flags():
-  """--embeddings | --images_dir with a model; returns a function giving
-  `embedding_io.EmbeddedImages`."""
+def define_photo_flags():
+  """--aligned and the detector's flags; returns a function that gives
+  (aligned, recognizer factory)."""
+  aligned = flags.DEFINE_bool(
+      "aligned", False, "Inputs are face crops already aligned (each image "
+      "is resized whole into the model), not photos.")
+  min_confidence = flags.DEFINE_float(
+      "min_confidence", 0.9, "Detections scoring lower are not faces.",
+      lower_bound=0, upper_bound=1)
+  max_side = flags.DEFINE_integer(
+      "detect_max_side", 1024, "Photos are detected on a copy whose longer "
+      "side is at most this (faces are cut from the original).",
+      lower_bound=64)
+
+  def options():
+    def recognizer(model_path):
+      from facenet_tf import photos  # pylint: disable=import-outside-toplevel
+      return photos.FaceRecognizer(model_path, min_confidence.value,
+                                   max_side.value)
+    return aligned.value, recognizer
+
+  return options
+
+
+_defined = {}
+
+
+def define_input_flags(required=True):
+  """--embeddings | --images_dir (one of them `required`); returns a
+  function giving `embedding_io.EmbeddedImages` (faces of photos, or
+  --aligned crops). Also defines the model and photo flags, which
+  `recognizer_from_flags` then uses."""
   embeddings = flags.DEFINE_string(
       "embeddings", None, "A facenet-embed output directory.")
   images_dir = flags.DEFINE_string(
-      "images_dir", None, "A tree images_dir/<identity>/<image> to embed "
-      "(needs --saved_model or --workdir).")
-  batch_size = flags.DEFINE_integer("batch_size", 128, "Images per model "
+      "images_dir", None, "A tree images_dir/<identity>/<photo> to embed.")
+  batch_size = flags.DEFINE_integer("batch_size", 64, "Faces per model "
                                     "call, with --images_dir.", lower_bound=1)
-  saved_model_path = define_model_flags(required=False)
+  saved_model_path = define_model_flags()
+  photo_options = define_photo_flags()
+  _defined.update(model=saved_model_path, photos=photo_options)
   flags.mark_flags_as_mutual_exclusive(["embeddings", "images_dir"],
-                                       required=True)
-  flags.register_multi_flags_validator(
-      ["images_dir", "saved_model", "workdir"],
-      lambda v: (v["images_dir"] is None) == (v["saved_model"] is None
-                                              and v["workdir"] is None),
-      "--images_dir needs --saved_model or --workdir; --embeddings takes "
-      "neither.")
+                                       required=required)
 
   def embedded_images():
+    if not (embeddings.value or images_dir.value):
+      from facenet_tf.apps import common  # pylint: disable=import-outside-toplevel
+      common.fail("give --embeddings or --images_dir (or photos to "
+                  "identify).")
     if embeddings.value:
       return embedding_io.read_embeddings(embeddings.value)
-    return embed_tree(saved_model_path(), images_dir.value, batch_size.value)
+    aligned, recognizer = photo_options()
+    return embed_tree(saved_model_path(), images_dir.value, batch_size.value,
+                      aligned, recognizer)
 
   return embedded_images
 
 
-def embed_tree(saved_model, images_dir, batch_size):
-  """embedding_io.embed_tree with the export at `saved_model` (loaded after
-  the tree is listed), naming the skipped images on stderr."""
+def recognizer_from_flags():
+  """A photos.FaceRecognizer of the flags define_input_flags defined."""
+  _, recognizer = _defined["photos"]()
+  return recognizer(_defined["model"]())
+
+
+def embed_tree(saved_model, images_dir, batch_size, aligned=False,
+               recognizer=None):
+  """The tree's faces (or, `aligned`, its whole images) embedded with the
+  export at `saved_model`, the skipped photos named on stderr."""
   paths, identities = embedding_io.list_tree(images_dir)
-  embedded = embedding_io.embed_files(export.load_exported(saved_model), paths,
-                                      identities, batch_size)
+  if aligned:
+    embedded = embedding_io.embed_files(export.load_exported(saved_model),
+                                        paths, identities, batch_size)
+  else:
+    from facenet_tf.photos import photo_tree  # pylint: disable=import-outside-toplevel
+    embedded = photo_tree.embed_photos(recognizer(saved_model), paths,
+                                       identities, batch_size)
   if embedded.skipped:
     print(f"Skipped {len(embedded.skipped)} unreadable image(s):",
           file=sys.stderr)

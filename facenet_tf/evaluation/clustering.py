@@ -190,13 +190,19 @@ def evaluate(true_labels, cluster_labels):
           "num_identities": int(np.unique(true_labels).size)}
 
 
-def write_csv(path, image_paths, labels):
-  """A CSV of (path, cluster) rows, in the order given."""
+def write_csv(path, image_paths, labels, faces=None):
+  """A CSV of (path, cluster) rows, in the order given; with `faces` (rows
+  that are faces of photos) also each face's index and box."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   with open(path, "w", newline="") as f:
     writer = csv.writer(f)
-    writer.writerow(("path", "cluster"))
-    writer.writerows(zip(image_paths, labels))
+    if faces is None:
+      writer.writerow(("path", "cluster"))
+      writer.writerows(zip(image_paths, labels))
+      return
+    writer.writerow(("path", "face", "x1", "y1", "x2", "y2", "cluster"))
+    writer.writerows([p, f["face"], *f["box"], label]
+                     for p, f, label in zip(image_paths, faces, labels))
 
 
 def write_links(links_dir, image_paths, identities, labels):
@@ -211,5 +217,6 @@ def write_links(links_dir, image_paths, identities, labels):
   for path, identity, label in zip(image_paths, identities, labels):
     folder = os.path.join(links_dir, f"cluster_{label:0{width}d}")
     os.makedirs(folder, exist_ok=True)
-    os.symlink(os.path.abspath(path),
-               os.path.join(folder, f"{identity}_{os.path.basename(path)}"))
+    link = os.path.join(folder, f"{identity}_{os.path.basename(path)}")
+    if not os.path.lexists(link):  # a photo's second face, same cluster
+      os.symlink(os.path.abspath(path), link)

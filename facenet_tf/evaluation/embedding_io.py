@@ -5,6 +5,11 @@
     <output_dir>/skipped.csv      path, error: the images that failed
     <output_dir>/model.json       the export's metadata (its thresholds are
                                   the recognition and clustering defaults)
+    <output_dir>/no_face.csv      path: photos in which no face was found
+
+Rows are images (`--aligned` crops) or faces of photos: then index.csv has
+the columns face (its index in its photo, largest first), x1, y1, x2, y2
+(the box in the photo's pixels) and score (MTCNN's).
 
 Images are decoded with Pillow, not TensorFlow, because tf.io.decode_image
 cannot read PGM (the AT&T/ORL faces) or TIFF. Each image is converted to the
@@ -32,6 +37,8 @@ EMBEDDINGS_FILE = "embeddings.npy"
 INDEX_FILE = "index.csv"
 SKIPPED_FILE = "skipped.csv"
 MODEL_FILE = "model.json"
+NO_FACE_FILE = "no_face.csv"
+_FACE_COLUMNS = ("face", "x1", "y1", "x2", "y2", "score")
 _INDEX_COLUMNS = ("row", "path", "identity", "label")
 # What Pillow raises for a missing, unreadable, truncated or undecodable
 # file (UnidentifiedImageError is an OSError), or an absurdly large image.
@@ -49,6 +56,8 @@ class EmbeddedImages:
     labels: int [N], the identity's index among the sorted distinct names.
     skipped: (path, error) of the images that could not be read.
     model_metadata: the embedding export's metadata dict, if known.
+    faces: per row, {"face", "box", "score"} when rows are faces of photos.
+    no_face: photos in which no face was found.
   """
   embeddings: np.ndarray
   paths: list
@@ -56,6 +65,15 @@ class EmbeddedImages:
   labels: np.ndarray
   skipped: list = dataclasses.field(default_factory=list)
   model_metadata: dict | None = None
+  faces: list | None = None
+  no_face: list = dataclasses.field(default_factory=list)
+
+  def main_faces(self):
+    """Row indices of each photo's largest face (all rows for crops)."""
+    if self.faces is None:
+      return np.arange(len(self.paths))
+    return np.array([i for i, f in enumerate(self.faces) if f["face"] == 0],
+                    np.int64)
 
 
 def saved_model_path(saved_model=None, workdir=None):
@@ -187,9 +205,17 @@ def write_embeddings(embedded, output_dir):
   np.save(os.path.join(output_dir, EMBEDDINGS_FILE), embedded.embeddings)
   with open(os.path.join(output_dir, INDEX_FILE), "w", newline="") as f:
     writer = csv.writer(f)
-    writer.writerow(_INDEX_COLUMNS)
-    writer.writerows(zip(range(len(embedded.paths)), embedded.paths,
-                         embedded.identities, embedded.labels))
+    faces = embedded.faces
+    writer.writerow(_INDEX_COLUMNS + (_FACE_COLUMNS if faces else ()))
+    for row, values in enumerate(zip(embedded.paths, embedded.identities,
+                                     embedded.labels)):
+      extra = ([faces[row]["face"], *faces[row]["box"], faces[row]["score"]]
+               if faces else [])
+      writer.writerow([row, *values, *extra])
+  with open(os.path.join(output_dir, NO_FACE_FILE), "w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(("path",))
+    writer.writerows([p] for p in embedded.no_face)
   with open(os.path.join(output_dir, SKIPPED_FILE), "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(("path", "error"))
@@ -226,7 +252,17 @@ def read_embeddings(output_dir):
   if os.path.isfile(model_path):
     with open(model_path) as f:
       metadata = json.load(f)
+  faces = None
+  if rows and "face" in rows[0]:
+    faces = [{"face": int(r["face"]),
+              "box": [float(r[k]) for k in ("x1", "y1", "x2", "y2")],
+              "score": float(r["score"])} for r in rows]
+  no_face = []
+  no_face_path = os.path.join(output_dir, NO_FACE_FILE)
+  if os.path.isfile(no_face_path):
+    with open(no_face_path, newline="") as f:
+      no_face = [row["path"] for row in csv.DictReader(f)]
   return EmbeddedImages(embeddings, [row["path"] for row in rows],
                         [row["identity"] for row in rows],
                         np.asarray([int(row["label"]) for row in rows]),
-                        skipped, metadata)
+                        skipped, metadata, faces, no_face)

@@ -20,10 +20,12 @@ import os
 
 import numpy as np
 
-from facenet_tf.photos import reading
-
 FORMAT_VERSION = 1
 _SEARCH_CHUNK = 4096  # probes per distance block (4096 x gallery floats)
+
+
+class GalleryError(ValueError):
+  """A gallery file that cannot be used with this model, or bad enrollment."""
 
 
 @dataclasses.dataclass
@@ -64,8 +66,8 @@ class Gallery:
       without a face or that cannot be read is reported, never guessed.
     """
     if not name or not isinstance(name, str):
-      raise ValueError(f"a person's name must be a non-empty string, got "
-                       f"{name!r}")
+      raise GalleryError(f"a person's name must be a non-empty string, got "
+                         f"{name!r}")
     report = {"enrolled": 0, "no_face": [], "errors": []}
     rows = []
     for found in self.recognizer.faces(photos if isinstance(
@@ -87,7 +89,7 @@ class Gallery:
   def identify(self, photos):
     """Per photo: `(PhotoFaces, [Identification per face])`."""
     if not len(self):
-      raise ValueError("the gallery is empty: enroll people first")
+      raise GalleryError("the gallery is empty: enroll people first")
     found = self.recognizer.faces(photos if isinstance(
         photos, (list, tuple)) else [photos])
     faces = [face for item in found for face in item.faces]
@@ -144,7 +146,7 @@ class Gallery:
         json.dump({**record, "names": self.names, "sources": self.sources,
                    "embeddings": self.embeddings.tolist()}, f)
     else:
-      raise ValueError(f"{path}: a gallery is saved as .npz or .json")
+      raise GalleryError(f"{path}: a gallery is saved as .npz or .json")
     os.replace(temporary, path)
 
   @classmethod
@@ -167,7 +169,7 @@ class Gallery:
       else:
         raise ValueError("a gallery file ends in .npz or .json")
     except (OSError, ValueError, KeyError) as error:
-      raise reading.PhotoError(f"{path}: not a gallery file ({error})") from None
+      raise GalleryError(f"{path}: not a gallery file ({error})") from None
     gallery = cls(recognizer, threshold if threshold is not None
                   else record["threshold"])
     if threshold is None:
@@ -175,13 +177,13 @@ class Gallery:
     mine, theirs = gallery._model_record(), record["model"]
     for key in ("embedding_dim", "alignment"):
       if mine[key] != theirs[key]:
-        raise ValueError(f"{path} was enrolled with a model whose {key} is "
+        raise GalleryError(f"{path} was enrolled with a model whose {key} is "
                          f"{theirs[key]!r}; this model's is {mine[key]!r}: "
                          "enroll the people again with this model")
     embeddings = embeddings.reshape(-1, mine["embedding_dim"])
     if len(embeddings) != len(names) or len(names) != len(sources):
-      raise ValueError(f"{path}: {len(names)} names for {len(embeddings)} "
-                       "embeddings")
+      raise GalleryError(f"{path}: {len(names)} names for "
+                         f"{len(embeddings)} embeddings")
     gallery.names, gallery.sources = list(names), list(sources)
     gallery.embeddings = embeddings
     return gallery
