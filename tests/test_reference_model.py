@@ -1,32 +1,41 @@
-"""The committed LFW reference model reproduces its recorded View 1 figures.
+"""The packaged reference model reproduces its recorded LFW figures.
 
-experiments/results/reference_model/lfw_view1_resnet_small.json records what
-`facenet-eval` measured on pairsDevTest (1,000 pairs, 1,549 images) right
-after training; the SavedModel in git must give the same numbers today
-(same crop, same pipeline), or the model, the exporter or the evaluation
-changed. Tolerance 0.003: rounding differences between CPUs may move a pair
-or two across the threshold (1 pair = 0.001).
+facenet_tf/pretrained/<name>.json records what the model measured on LFW
+pairsDevTest (1,000 pairs, 1,549 photos) when it was committed, through the
+photo API (detect, align with its spec, embed each photo's main face;
+evaluation/photo_pairs.py), and the thresholds its export carries. The
+model in git must give the same numbers today, or the model, the exporter,
+the alignment or the evaluation changed. Tolerance 0.003: rounding
+differences between CPUs may move a pair or two across the threshold (1
+pair = 0.001).
 """
-import json
-import pathlib
-
 import pytest
 
-from facenet_tf.evaluation import eval_lib
+from facenet_tf import export
+from facenet_tf import pretrained
 from tests.conftest import shared_path
-
-RESULTS = pathlib.Path(__file__).resolve().parents[1] / "experiments/results"
-MODEL = RESULTS / "reference_model" / "lfw_view1_resnet_small"
 
 
 @pytest.mark.integration
 def test_reference_model_reproduces_its_devtest_figures():
+  from facenet_tf import photos
+  from facenet_tf.evaluation import photo_pairs
   pairs = shared_path("data", "lfw", "pairsDevTest.txt")
-  recorded = json.loads(MODEL.with_suffix(".json").read_text())["pairsDevTest"]
-  embedder = eval_lib.load_embedder(saved_model=str(MODEL))
-  result = eval_lib.evaluate_pairs(embedder.embed, str(pairs), None,
-                                   embedder.image_size, crop_fraction=0.55,
-                                   progress=False)
-  assert result["num_pairs"] == 1000
+  recorded = pretrained.reference_figures()["pairsDevTest_photos"]
+  recognizer = photos.FaceRecognizer()
+  result = photo_pairs.evaluate_photo_pairs(recognizer, str(pairs))
+  assert result["num_pairs"] == 1000 and result["num_images"] == 1549
   assert result["accuracy"] == pytest.approx(recorded["accuracy"], abs=3e-3)
   assert result["auc"] == pytest.approx(recorded["auc"], abs=3e-3)
+  assert result["fallback_pairs"] == recorded["fallback_pairs"]
+
+
+@pytest.mark.unit
+def test_reference_export_carries_its_spec_and_thresholds():
+  metadata = export.read_metadata(pretrained.reference_model_path())
+  recorded = pretrained.reference_figures()
+  assert metadata["alignment"]["name"] == "landmarks-arcface-128px-v1"
+  thresholds = metadata["thresholds"]
+  assert thresholds == recorded["thresholds"]
+  assert thresholds["pairs"].endswith("pairsDevTrain.txt")
+  assert 0 < thresholds["far"] < 4 and 0 < thresholds["accuracy"] < 4
