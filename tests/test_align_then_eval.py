@@ -18,10 +18,10 @@ import sys
 import pytest
 from PIL import Image
 
+from facenet_tf import pretrained
 from tests.conftest import shared_path
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-MODEL = REPO / "experiments/results/reference_model/lfw_view1_resnet_small"
 # Five LFW people with >= 3 images and a faceless "person". A View 1-style
 # file deals pair i into fold i mod 10, so 10 same + 10 different pairs give
 # every fold one of each.
@@ -44,9 +44,10 @@ def _align(tree, output, no_face):
 
 
 def _eval(pairs, images_dir):
+  model = pretrained.reference_model_path()
   return subprocess.run(
       [sys.executable, "-m", "facenet_tf.apps.eval", "--saved_model",
-       str(MODEL), "--pairs", str(pairs), "--images_dir", str(images_dir),
+       model, "--pairs", str(pairs), "--images_dir", str(images_dir),
        "--json"], cwd=REPO, capture_output=True, text=True, timeout=600,
       env=_ENV, check=False)
 
@@ -88,6 +89,9 @@ def test_eval_reads_the_aligned_tree_and_counts_the_fallback_pair(photos,
   assert result["crop_fraction"] == pytest.approx(160 / 182)
   assert (result["fallback_images"], result["fallback_pairs"]) == (1, 1)
   assert "1 pairs use a fallback crop" in run.stdout
+  # The packaged model was trained on this very spec: no warning.
+  assert result["alignment_warning"] is None
+  assert result["model_alignment"] == result["alignment"]
 
 
 @pytest.mark.integration

@@ -2,9 +2,10 @@
 training tree -> shards -> train -> export, the alignment spec and the
 calibrated thresholds travelling with the model (issue #14).
 
-Eight LFW people (two photos each) stand in for CelebA; the View 2 recipe
-(experiments/faces_view2.py, `smoke`) trains on them for a few steps and
-calibrates on a small pairs file of the same photos.
+Eight LFW people (three photos each) stand in for CelebA; the View 2
+recipe (experiments/faces_view2.py, `smoke`) trains on them for a few steps
+and calibrates on a pairs file of the same photos: 10 same and 10
+different pairs, so that each of the 10 interleaved folds holds both.
 """
 import json
 import shutil
@@ -24,7 +25,7 @@ from tests.conftest import shared_path
 
 PEOPLE = ("Abdullah_Gul", "Adrien_Brody", "Al_Gore", "Amelie_Mauresmo",
           "Andre_Agassi", "Abid_Hamid_Mahmud_Al-Tikriti", "Adel_Al-Jubeir",
-          "Abdullatif_Sener")
+          "Angelina_Jolie")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def faces_root(tmp_path_factory):
   photos = root / "photos"
   for name in PEOPLE:
     (photos / name).mkdir(parents=True)
-    for i in (1, 2):
+    for i in (1, 2, 3):
       shutil.copy(lfw / name / f"{name}_{i:04d}.jpg", photos / name)
   aligned = root / "aligned" / "lfw_landmarks"
   align.align_dataset(photos, aligned, AlignOptions(no_face="center_crop"))
@@ -44,9 +45,10 @@ def faces_root(tmp_path_factory):
   build_tfrecords.build(str(tree), str(root / "shards" / "celeba_landmarks"),
                         num_shards=2, num_workers=1)
   pairs = root / "pairs.txt"
-  same = [f"{n} 1 2" for n in PEOPLE[:4]]
-  different = [f"{a} 1 {b} 2" for a, b in zip(PEOPLE[:4], PEOPLE[4:])]
-  pairs.write_text("\n".join(["4", *same, *different]) + "\n")
+  same = [f"{n} {i} {i + 1}" for n in PEOPLE[:5] for i in (1, 2)]
+  different = [f"{a} {1 + k % 3} {b} {1 + (k + 1) % 3}" for k, (a, b) in
+               enumerate(zip(PEOPLE + PEOPLE[:2], PEOPLE[3:] + PEOPLE[:5]))]
+  pairs.write_text("\n".join(["10", *same, *different[:10]]) + "\n")
   return root, pairs
 
 
@@ -68,7 +70,7 @@ def test_spec_and_thresholds_travel_from_photos_to_the_export(
   result = train_lib.train(config, str(tmp_path / "run"))
   assert result["alignment"] == manifest["alignment"]
   thresholds = result["thresholds"]
-  assert thresholds["num_pairs"] == 8 and thresholds["target_far"] == 1e-3
+  assert thresholds["num_pairs"] == 20 and thresholds["target_far"] == 1e-3
   # By construction on its own pairs: FAR within target, and the accuracy
   # threshold no worse than calling every pair "different" (0.5 here).
   assert thresholds["calibration_far"] <= 1e-3

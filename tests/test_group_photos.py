@@ -4,10 +4,12 @@ Twelve LFW people are enrolled from three photos each (images 2-4). Six
 group photos are composed from another photo of each (image 1 or 5): 3 or
 4 faces per photo at widths drawn log-uniformly from 40 to 300 px, rotated
 in plane by up to +-30 degrees, at random non-overlapping places on a
-1,400 x 1,000 canvas (experiments/benchmarks/group_photos.py). A seventh
+1,600 x 1,200 canvas (experiments/benchmarks/group_photos.py). A seventh
 photo is background only. The reference model shipped in the package
 identifies the faces: detection recall and identification accuracy must
-stay above floors set from the measured values (WORKSPACE_NOTES.md, #15),
+(the nearest enrolled person) stay above floors set from the measured
+values (WORKSPACE_NOTES.md, #15); the open-set rate at the strict FAR 1e-3
+threshold is printed,
 and the empty photo must give an explicit empty result.
 """
 import numpy as np
@@ -20,10 +22,10 @@ PEOPLE = ("Abdullah_Gul", "Adrien_Brody", "Al_Gore", "Amelie_Mauresmo",
           "Andre_Agassi", "Ariel_Sharon", "Arnold_Schwarzenegger",
           "Angelina_Jolie", "Bill_Clinton", "Colin_Powell", "Hugo_Chavez",
           "Serena_Williams")
-CANVAS = (1400, 1000)
-# Floors below the measured figures (recall 1.0, identification 0.91 of
-# 22 faces when written): a regression in detection, alignment or the
-# model fails them; one unlucky face does not.
+CANVAS = (1600, 1200)
+# Floors below the measured figures (recall 1.000, nearest-of-12
+# identification 0.864 = 19 of 22 faces, when written): a regression in
+# detection, alignment or the model fails them; a face or two does not.
 RECALL_FLOOR = 0.85
 IDENTIFICATION_FLOOR = 0.7
 
@@ -61,7 +63,7 @@ def scene():
 def test_group_photos_detection_and_identification(scene):
   recognizer, gallery, scenes = scene
   results = gallery.identify([image for image, _ in scenes])
-  total = found = correct = 0
+  total = found = correct = accepted = 0
   for (image, placed), (photo_faces, answers) in zip(scenes, results):
     assert photo_faces.error is None and photo_faces.size == image.shape[:2]
     by_face = {id(a.face): a for a in answers}
@@ -70,11 +72,14 @@ def test_group_photos_detection_and_identification(scene):
       total += 1
       if face is not None:
         found += 1
-        correct += by_face[id(face)].name == truth.person
+        answer = by_face[id(face)]
+        correct += answer.nearest == truth.person
+        accepted += answer.name == truth.person
   recall, accuracy = found / total, correct / total
   print(f"group photos: {total} faces, detection recall {recall:.3f}, "
-        f"identification accuracy {accuracy:.3f} (threshold "
-        f"{gallery.threshold:g})")
+        f"identification accuracy (nearest of 12) {accuracy:.3f}, "
+        f"accepted as themselves at the FAR-1e-3 threshold "
+        f"{gallery.threshold:g}: {accepted / total:.3f}")
   assert total == 22
   assert recall >= RECALL_FLOOR
   assert accuracy >= IDENTIFICATION_FLOOR

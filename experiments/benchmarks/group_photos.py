@@ -54,7 +54,7 @@ def _head(photo_path, face_width, angle):
   return photo.rotate(angle, resample=Image.BICUBIC, expand=True)
 
 
-def compose(faces, size, rng, background_image=None, max_tries=200):
+def compose(faces, size, rng, background_image=None, max_tries=1000):
   """A group photo of `faces` = [(person, LFW photo path, face width,
   angle)], `size` = (width, height). Returns (PIL RGB image, [PlacedFace]).
 
@@ -64,8 +64,10 @@ def compose(faces, size, rng, background_image=None, max_tries=200):
   width, height = size
   canvas = (background_image.copy() if background_image is not None
             else background(width, height, rng))
-  placed, taken = [], []
-  for person, path, face_width, angle in faces:
+  placed, taken = [None] * len(faces), []
+  # The largest heads first: the small ones then fit in the gaps.
+  for k in sorted(range(len(faces)), key=lambda k: -faces[k][2]):
+    person, path, face_width, angle = faces[k]
     head = _head(path, face_width, angle)
     w, h = head.size
     if w >= width or h >= height:
@@ -80,8 +82,7 @@ def compose(faces, size, rng, background_image=None, max_tries=200):
       raise ValueError(f"{len(faces)} faces do not fit {size} unoverlapped")
     taken.append(box)
     canvas.paste(head, (x, y), head)
-    placed.append(PlacedFace(person, (x + w / 2, y + h / 2), face_width,
-                             angle))
+    placed[k] = PlacedFace(person, (x + w / 2, y + h / 2), face_width, angle)
   return canvas, placed
 
 

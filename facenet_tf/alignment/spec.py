@@ -94,12 +94,6 @@ class AlignmentSpec:
     return tuple((offset + x / 112 * window, offset + y / 112 * window)
                  for x, y in ARCFACE_TEMPLATE_112)
 
-  def model_template(self, size):
-    """The keypoints' targets in the model's own `size` view: the central
-    window of `template`, which the ArcFace template fills exactly."""
-    return tuple((x / 112 * size, y / 112 * size)
-                 for x, y in ARCFACE_TEMPLATE_112)
-
   def to_dict(self):
     return {"name": self.name, **dataclasses.asdict(self)}
 

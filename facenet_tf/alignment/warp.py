@@ -36,7 +36,7 @@ def similarity_matrix(source_points, target_points):
   return np.array([[a, -b, tx], [b, a, ty]])
 
 
-def warp_landmarks(image, keypoints, spec, size=None, model_view=False):
+def warp_landmarks(image, keypoints, spec, size=None):
   """The `size` square (default spec.image_size) with the keypoints on the
   spec's template.
 
@@ -45,12 +45,10 @@ def warp_landmarks(image, keypoints, spec, size=None, model_view=False):
     keypoints: [5, 2] x, y in MTCNN's order.
     spec: an AlignmentSpec of geometry "landmarks".
     size: output side; the template scales with it.
-    model_view: warp straight to the central window a model sees (the
-      serving path: one resampling, no crop-then-resize).
   """
   size = spec.image_size if size is None else int(size)
   keypoints = np.asarray(keypoints, np.float64).reshape(5, 2)
-  target = spec.model_template(size) if model_view else spec.template(size)
+  target = spec.template(size)
   matrix = similarity_matrix(keypoints, target)
   scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
   if scale < _MIN_WARP_SCALE:

@@ -6,10 +6,9 @@
     result = recognizer.verify("a.jpg", "b.jpg")  # distance, same, threshold
 
 Every face is aligned with the model's own alignment spec, read from the
-export's metadata, so it reaches the model framed as in training: the
-`landmarks` spec maps MTCNN's keypoints straight onto the ArcFace template
-at the model's input size (one warp, no second resize); the `box` spec
-takes the central part of the box-plus-margin crop the model saw.
+export's metadata, so it reaches the model framed and resampled as in
+training: the spec's crop, as data_pipelines.align writes it, then the
+central window the model sees, as the evaluation input cuts it.
 Photos larger than `detect_max_side` are detected on a downscaled copy and
 cut from the original. A photo that cannot be read gives a `PhotoFaces`
 with its `error`; one without a face gives an empty `faces` list.
@@ -18,12 +17,12 @@ import dataclasses
 import sys
 import warnings
 
+import cv2
 import numpy as np
 from PIL import Image
 import tqdm
 
 from facenet_tf.alignment import detector as detector_lib
-from facenet_tf.alignment import geometry
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.alignment import warp
 from facenet_tf.evaluation import calibration
@@ -135,18 +134,24 @@ class FaceRecognizer:
     return [found for found, _ in detected]
 
   def align(self, image, face):
-    """The model's input view of `face` in `image` (uint8 [H, W, 3])."""
+    """The model's input view of `face` in `image` (uint8 [H, W, 3]).
+
+    The very pixels training and evaluation feed the model: the spec's
+    crop (data_pipelines.align's function), then its central
+    `model_crop_fraction` resized bilinearly to the input size, with the
+    window rounded as the evaluation input rounds it (augment.crop_windows).
+    """
+    crop = warp.align_face(image, face.box, face.landmarks, self.alignment)
     height, width = self.image_size
-    if self.alignment.geometry == "landmarks":
-      return warp.warp_landmarks(image, face.landmarks, self.alignment,
-                                 size=width, model_view=True)
-    x0, y0, x1, y1 = geometry.margin_crop_box(face.box, self.alignment.margin,
-                                              image.shape)
-    keep = self.alignment.model_crop_fraction
-    dx, dy = (x1 - x0) * (1 - keep) / 2, (y1 - y0) * (1 - keep) / 2
-    window = (x0 + dx, y0 + dy, x1 - dx, y1 - dy)
-    return np.asarray(Image.fromarray(image).resize(
-        (width, height), Image.BILINEAR, box=window))
+    side = crop.shape[0]
+    fraction = self.alignment.model_crop_fraction
+    padding = round(min(height, width) * (1 - fraction) / fraction)
+    window = min(side, max(1, round(side * height / (height + padding))))
+    top = min((side - window + 1) // 2, side - window)
+    view = crop[top:top + window, top:top + window]
+    if view.shape[:2] == (height, width):
+      return np.ascontiguousarray(view)
+    return cv2.resize(view, (width, height), interpolation=cv2.INTER_LINEAR)
 
   def embed_aligned(self, crops):
     """Embeddings [N, D] of model-view crops (uint8 [N, H, W, 3])."""
