@@ -95,3 +95,19 @@ def test_a_photo_without_a_face_is_an_explicit_empty_result(scene):
   assert answers == []
   [found] = recognizer.faces(empty)
   assert found.faces == [] and found.size == (600, 800)
+
+
+@pytest.mark.integration
+def test_a_large_photo_is_detected_small_and_cut_from_the_original(scene):
+  """A 3,000 x 2,000 photo is detected on a 1,024 px copy: the box comes
+  back in the original's pixels, around the pasted face."""
+  recognizer, gallery, _ = scene
+  rng = np.random.default_rng(3)
+  image, placed = group_photos.compose(
+      [("Al_Gore", _lfw("Al_Gore", 5), 260.0, 12.0)], (3000, 2000), rng)
+  [(found, answers)] = gallery.identify([np.asarray(image)])
+  assert found.size == (2000, 3000)
+  [face] = [f for f in group_photos.match(placed, found.faces) if f]
+  x1, y1, x2, y2 = face.box
+  assert 150 < x2 - x1 < 400  # the face's width in original pixels
+  assert answers[[a.face for a in answers].index(face)].nearest == "Al_Gore"
