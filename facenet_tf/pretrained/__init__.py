@@ -3,10 +3,11 @@
     from facenet_tf import pretrained
     path = pretrained.reference_model_path()   # a facenet_tf SavedModel
 
-It is the best model the project's 2-core CPU budget trains (WORKSPACE_NOTES
-.md, issue #14): resnet_small at 64 px, trained on CelebA only (no LFW
-person; LFW View 2 0.909 +- 0.011 with flips), faces aligned with the `landmarks` spec; its export carries that
-spec and two thresholds calibrated on LFW pairsDevTrain. `REFERENCE_JSON`
+It is the best model the project's 2-core CPU budget trained
+(WORKSPACE_NOTES.md, issue #14): resnet_small at 64 px, trained on CelebA
+only (no LFW person; LFW View 2 0.909 +- 0.011 with flips), faces aligned
+with the `landmarks` spec; its export carries that spec and two thresholds
+calibrated on LFW pairsDevTrain. `REFERENCE_JSON`
 records how it scores on LFW, re-measured by tests/test_reference_model.py.
 """
 import json
