@@ -35,7 +35,7 @@ from facenet_tf.alignment import spec as spec_lib
 from data_pipelines import align_worker
 from data_pipelines.align_worker import AlignOptions
 
-SUMMARY_NAME = "align_summary.json"
+SUMMARY_NAME = spec_lib.ALIGN_SUMMARY_FILE
 LOG_NAME = "align_log.jsonl"
 # Options that change what a crop looks like: a resumed run must match them,
 # or the output tree would mix two kinds of crop.

@@ -36,7 +36,6 @@ from data_pipelines import lfw_protocol
 from facenet_tf.alignment import spec as spec_lib
 
 SUMMARY_NAME = "training_tree.json"
-_ALIGN_SUMMARY = "align_summary.json"
 
 
 class TreeError(ValueError):
@@ -116,12 +115,7 @@ def _source_identities(root, keep):
   """[(identity, [files])] of one aligned tree, and its counts."""
   if not root.is_dir():
     raise TreeError(f"source {root} is not a directory")
-  fallback = set()
-  summary_path = root / _ALIGN_SUMMARY
-  if summary_path.exists():
-    # Outputs keep the input's stem; the extension may differ.
-    fallback = {os.path.splitext(f)[0] for f in
-                json.loads(summary_path.read_text())["no_face_files"]}
+  fallback = spec_lib.fallback_stems(root)
   found, counts = [], {"identities": 0, "images": 0, "fallback_skipped": 0,
                        "filtered_identities": 0}
   for folder in sorted(p for p in root.iterdir() if p.is_dir()

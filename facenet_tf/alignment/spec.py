@@ -29,6 +29,8 @@ import os
 
 GEOMETRIES = ("box", "landmarks")
 SPEC_FILE = "alignment_spec.json"
+# data_pipelines.align's summary beside its crops (counts, files without a face).
+ALIGN_SUMMARY_FILE = "align_summary.json"
 # davidsandberg/facenet: aligned at 182 px, cropped to 160 px for the model.
 MODEL_CROP_FRACTION = 160 / 182
 # ArcFace's 5-point template for 112 x 112 crops: image-left eye, image-right
@@ -126,6 +128,18 @@ def read(directory):
     return None
   with open(path, encoding="utf-8") as f:
     return AlignmentSpec.from_dict(json.load(f))
+
+
+def fallback_stems(directory):
+  """Stems (relative path without extension) of an aligned tree's files
+  where no face was found: their crop, if written, is a fallback. The
+  extension may differ between input and crop, hence stems. Empty for a
+  tree without an aligner summary."""
+  path = os.path.join(directory, ALIGN_SUMMARY_FILE)
+  if not os.path.exists(path):
+    return set()
+  with open(path, encoding="utf-8") as f:
+    return {os.path.splitext(p)[0] for p in json.load(f)["no_face_files"]}
 
 
 def check_compatible(model_spec, data_spec, strict=False):

@@ -41,8 +41,6 @@ NUM_FOLDS = 10
 # 160 px crops (face box + 44 px margin at 182 px, centre 160). Pre-aligned
 # images (data_pipelines.align) want 160 / 182 = 0.88 instead.
 DEFAULT_CROP_FRACTION = 0.56
-# Written by data_pipelines.align beside its crops.
-_ALIGN_SUMMARY = "align_summary.json"
 
 
 class InputError(ValueError):
@@ -133,7 +131,7 @@ def pair_index(pairs_file, images_dir=None):
     raise InputError(str(error)) from None
   except FileNotFoundError as error:
     tree = images_dir or os.path.join(os.path.dirname(pairs_file), "images")
-    if os.path.exists(os.path.join(tree, _ALIGN_SUMMARY)):
+    if os.path.exists(os.path.join(tree, spec_lib.ALIGN_SUMMARY_FILE)):
       raise InputError(
           f"{error}: {tree} was aligned without a crop for images where no "
           "face was found; align evaluation images with --no_face "
@@ -150,15 +148,9 @@ def tree_alignment(images_dir):
   A tree written by data_pipelines.align has its spec and, in its summary,
   the files where no face was found (their crop, if any, is a fallback).
   """
-  spec = spec_lib.read(images_dir)
-  summary_path = os.path.join(images_dir, _ALIGN_SUMMARY)
-  fallback = set()
-  if os.path.exists(summary_path):
-    with open(summary_path, encoding="utf-8") as f:
-      no_face = json.load(f)["no_face_files"]
-    fallback = {os.path.join(images_dir, os.path.splitext(p)[0])
-                for p in no_face}
-  return spec, fallback
+  fallback = {os.path.join(images_dir, stem)
+              for stem in spec_lib.fallback_stems(images_dir)}
+  return spec_lib.read(images_dir), fallback
 
 
 def _alignment_report(paths, first, second, images_dir, model_alignment,

@@ -35,9 +35,9 @@ def embed_main_faces(recognizer, paths, progress=False,
     else:
       fallback.append(i)
   if fallback:
-    height, width = recognizer.image_size
-    crops = [warp.center_fallback(reading.read_photo(paths[i]),
-                                  recognizer.alignment, size=width)[0]
+    # The aligner's fallback crop, seen through the model's window.
+    crops = [recognizer.model_view(warp.center_fallback(
+        reading.read_photo(paths[i]), recognizer.alignment)[0])
              for i in fallback]
     for i, embedding in zip(fallback, recognizer.embed_aligned(
         np.stack(crops))):

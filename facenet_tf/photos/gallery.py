@@ -20,8 +20,9 @@ import os
 
 import numpy as np
 
+from facenet_tf.evaluation import recognition
+
 FORMAT_VERSION = 1
-_SEARCH_CHUNK = 4096  # probes per distance block (4096 x gallery floats)
 
 
 class GalleryError(ValueError):
@@ -108,18 +109,11 @@ class Gallery:
     return out
 
   def nearest(self, embeddings):
-    """(squared L2 distance, gallery row) of each embedding's nearest row."""
-    embeddings = np.asarray(embeddings, np.float32)
-    gallery_sq = np.sum(self.embeddings ** 2, axis=1)
-    distances, rows = [], []
-    for start in range(0, len(embeddings), _SEARCH_CHUNK):
-      probe = embeddings[start:start + _SEARCH_CHUNK]
-      d = (np.sum(probe ** 2, axis=1, keepdims=True) + gallery_sq
-           - 2 * probe @ self.embeddings.T)
-      best = np.argmin(d, axis=1)
-      rows.append(best)
-      distances.append(np.maximum(d[np.arange(len(probe)), best], 0))
-    return np.concatenate(distances), np.concatenate(rows)
+    """(squared L2 distance, gallery row) of each embedding's nearest row
+    (recognition.nearest_neighbours: exact, chunked, never the full matrix)."""
+    distances, rows = recognition.nearest_neighbours(embeddings,
+                                                     self.embeddings, k=1)
+    return distances[:, 0], rows[:, 0]
 
   def _model_record(self):
     m = self.recognizer.metadata

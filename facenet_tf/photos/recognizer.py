@@ -26,6 +26,7 @@ from facenet_tf.alignment import detector as detector_lib
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.alignment import warp
 from facenet_tf.evaluation import calibration
+from facenet_tf.evaluation import eval_lib
 from facenet_tf.photos import reading
 
 # Photos are detected at most this large (longer side): MTCNN's time grows
@@ -134,18 +135,20 @@ class FaceRecognizer:
     return [found for found, _ in detected]
 
   def align(self, image, face):
-    """The model's input view of `face` in `image` (uint8 [H, W, 3]).
+    """The model's input view of `face` in `image` (uint8 [H, W, 3]): the
+    spec's crop, as data_pipelines.align writes it, then `model_view`."""
+    return self.model_view(warp.align_face(image, face.box, face.landmarks,
+                                           self.alignment))
 
-    The very pixels training and evaluation feed the model: the spec's
-    crop (data_pipelines.align's function), then its central
-    `model_crop_fraction` resized bilinearly to the input size, with the
-    window rounded as the evaluation input rounds it (augment.crop_windows).
-    """
-    crop = warp.align_face(image, face.box, face.landmarks, self.alignment)
+  def model_view(self, crop):
+    """The central `model_crop_fraction` of a spec-sized crop, resized
+    bilinearly to the model's input: the window the evaluation input cuts
+    (eval_lib.crop_padding, augment.crop_windows' rounding), so the model
+    sees the very pixels of training and evaluation."""
     height, width = self.image_size
     side = crop.shape[0]
-    fraction = self.alignment.model_crop_fraction
-    padding = round(min(height, width) * (1 - fraction) / fraction)
+    padding = eval_lib.crop_padding(self.image_size,
+                                    self.alignment.model_crop_fraction)
     window = min(side, max(1, round(side * height / (height + padding))))
     top = min((side - window + 1) // 2, side - window)
     view = crop[top:top + window, top:top + window]
