@@ -44,6 +44,11 @@ setuptools.setup(
         # build_tfrecords --runner beam; 2.77 co-installs with TF 2.21 (it
         # needs protobuf < 7, TF accepts >= 6.31.1).
         "beam": ["apache-beam>=2.77,<3"],
-        "test": ["pytest>=8,<10", "apache-beam>=2.77,<3"] + EVAL,
+        # The approximate nearest-neighbour index of large galleries
+        # (facenet_tf/evaluation/ann_index.py). ScaNN 1.4.2 is built against
+        # TF 2.20 and fails to load its op library under TF 2.21.
+        "index": ["faiss-cpu>=1.9,<2"],
+        "test": ["pytest>=8,<10", "apache-beam>=2.77,<3",
+                 "faiss-cpu>=1.9,<2"] + EVAL,
     },
 )
