@@ -6,9 +6,8 @@
         --pairs ../shared/data/lfw/pairsDevTest.txt \
         --images_dir /tmp/facenet_faces/aligned/lfw_landmarks --flip
 
-The argument picks the geometry (`landmarks`, the default, or `box`),
-`alone` gives the budget of the whole machine (3,400 steps: 60 minutes of
-both cores for one run) and `smoke` shrinks the run to seconds. DevTrain and DevTest share no person
+The argument picks the geometry (`landmarks`, the default, or `box`) and
+`smoke` shrinks the run to seconds. DevTrain and DevTest share no person
 (LFW README); CelebA's identities are not LFW's (its authors). The budget,
 1,800 steps of 288 images, is what 60 minutes of the 2-core machine train
 when two such runs share it. Result and curve: WORKSPACE_NOTES.md (#14).
@@ -16,15 +15,9 @@ when two such runs share it. Result and curve: WORKSPACE_NOTES.md (#14).
 from experiments import faces_base
 
 STEPS = 1800
-STEPS_ALONE = 3400
-ALONE = "alone"
 
 
 def get_config(arg=None):
-  parts = (arg or "").split(",")
-  alone = ALONE in parts
-  arg = ",".join(p for p in parts if p != ALONE)
   geometry, smoke = faces_base.parse(arg, faces_base.GEOMETRIES, "landmarks")
-  c = faces_base.base(f"view1_{geometry}", geometry,
-                      STEPS_ALONE if alone else STEPS, smoke)
+  c = faces_base.base(f"view1_{geometry}", geometry, STEPS, smoke)
   return faces_base.config_lib.validate(c)
