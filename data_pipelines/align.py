@@ -4,7 +4,8 @@ r"""MTCNN face alignment: `D/<identity>/<img>` -> `O/<identity>/<img>.png`.
         [--geometry landmarks|box] [--image_size N] [--margin 44] \
         [--no_face skip|center_crop] [--multiple_faces central|largest] \
         [--min_confidence 0.9] [--format png|jpeg] [--num_workers W] \
-        [--batch_size 8] [--detections EARLIER_OUTPUT_DIR]
+        [--batch_size 8] [--detections EARLIER_OUTPUT_DIR] \
+        [--runner local|beam] [-- BEAM_PIPELINE_OPTIONS]
 
 The crop is an alignment spec (facenet_tf/alignment/spec.py): `landmarks`
 maps MTCNN's five keypoints onto the ArcFace template; `box` is
@@ -19,6 +20,9 @@ because their outcome depends on the flags, and they are few. Writes
 `O/align_summary.json` (counts, lists of the files without a crop, timing;
 rewritten each run) and appends one JSON line per processed image to
 `O/align_log.jsonl` (status, box, confidence, crop, error).
+`--runner beam` runs the same batches as an Apache Beam pipeline whose
+options follow `--` (data_pipelines/beam_align.py: same crops, same counts;
+input and output on a filesystem every worker sees).
 """
 import argparse
 import dataclasses
@@ -33,6 +37,7 @@ import time
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
 from data_pipelines import align_worker
+from data_pipelines import runners
 from data_pipelines.align_worker import AlignOptions
 
 SUMMARY_NAME = spec_lib.ALIGN_SUMMARY_FILE
@@ -50,13 +55,17 @@ def usable_cpus():
 
 
 def check_arguments(input_dir, output_dir, options, num_workers,
-                    detections=None):
-  """Raises ValueError with a message for the user if the job cannot run."""
+                    detections=None, runner="local", pipeline_args=()):
+  """Raises ValueError with a message for the user if the job cannot run.
+
+  `num_workers` None: the usable CPUs (local runner); the Beam runner takes
+  its parallelism from `pipeline_args` instead."""
   options.validate()
   if detections is not None:
     _check_detections(detections, options)
-  if num_workers < 1:
-    raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+  problem = runners.check(runner, num_workers, pipeline_args)
+  if problem:
+    raise ValueError(problem)
   input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
   if not input_dir.is_dir():
     raise ValueError(f"input_dir {input_dir} is not a directory")
@@ -122,7 +131,8 @@ def plan(input_dir, output_dir, options):
 
 
 def align_dataset(input_dir, output_dir, options=AlignOptions(),
-                  num_workers=1, detections=None):
+                  num_workers=1, detections=None, runner="local",
+                  pipeline_args=()):
   """Aligns every image under `input_dir` into the same tree in `output_dir`.
 
   Args:
@@ -130,8 +140,11 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
       Pillow reads; hidden files are ignored).
     output_dir: where crops, the summary and the log go; created if needed.
     options: an `AlignOptions`.
-    num_workers: processes, each with its own MTCNN; 1 runs in this process.
+    num_workers: local processes, each with its own MTCNN; 1 runs in this
+      process; None: the usable CPUs (None for the Beam runner).
     detections: an earlier output_dir whose logged detections are reused.
+    runner: 'local' or 'beam' (data_pipelines/beam_align.py).
+    pipeline_args: Beam pipeline options, e.g. ["--runner=FlinkRunner"].
 
   Returns:
     The summary dict also written to `output_dir/align_summary.json`.
@@ -139,7 +152,10 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
   Raises:
     ValueError: as `check_arguments`.
   """
-  check_arguments(input_dir, output_dir, options, num_workers, detections)
+  check_arguments(input_dir, output_dir, options, num_workers, detections,
+                  runner, pipeline_args)
+  if runner == "local" and num_workers is None:
+    num_workers = usable_cpus()
   start = time.perf_counter()
   input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
   output_dir.mkdir(parents=True, exist_ok=True)
@@ -150,14 +166,23 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
     stale.unlink()  # left by a killed run
   tasks, done, collisions = plan(input_dir, output_dir, options)
   summary = _new_summary(input_dir, output_dir, options, num_workers, done)
+  summary["runner"] = {"runner": runner, "pipeline_args": list(pipeline_args)}
   _write_json(output_dir / SUMMARY_NAME, summary)
   batches = [tasks[i:i + options.batch_size]
              for i in range(0, len(tasks), options.batch_size)]
   with open(output_dir / LOG_NAME, "a", encoding="utf-8") as log:
     _record(summary, log, collisions)
     next_report = time.perf_counter() + _PROGRESS_SECONDS
-    for records in _run_batches(batches, input_dir, output_dir, options,
-                                num_workers, cache):
+    if runner == "beam":
+      # Imported only here: apache-beam is an optional extra.
+      from data_pipelines import beam_align  # pylint: disable=import-outside-toplevel
+      results = beam_align.run_batches(batches, input_dir, output_dir,
+                                       options, usable_cpus(), cache,
+                                       pipeline_args)
+    else:
+      results = _run_batches(batches, input_dir, output_dir, options,
+                             num_workers, cache)
+    for records in results:
       _record(summary, log, records)
       if time.perf_counter() > next_report:
         next_report += _PROGRESS_SECONDS
@@ -263,19 +288,25 @@ def _parse_args(argv):
   parser.add_argument("--format", dest="image_format",
                       choices=tuple(align_worker.IMAGE_FORMATS),
                       default=defaults.image_format)
-  parser.add_argument("--num_workers", type=int, default=usable_cpus(),
-                      help="processes (default: usable CPUs)")
+  parser.add_argument("--num_workers", type=int, default=None,
+                      help="local runner processes (default: usable CPUs)")
   parser.add_argument("--batch_size", type=int, default=defaults.batch_size,
                       help="same-sized images per MTCNN call")
   parser.add_argument("--detections", default=None,
                       help="an earlier output_dir of this input: reuse its "
                            "logged MTCNN detections")
-  args = parser.parse_args(argv)
+  parser.add_argument("--runner", choices=runners.RUNNERS, default="local",
+                      help="beam: an Apache Beam pipeline, options after --")
+  own, pipeline_args = runners.split_pipeline_args(
+      sys.argv[1:] if argv is None else argv)
+  args = parser.parse_args(own)
+  args.pipeline_args = pipeline_args
   option_names = [f.name for f in dataclasses.fields(AlignOptions)]
   options = AlignOptions(**{name: getattr(args, name) for name in option_names})
   try:
     check_arguments(args.input_dir, args.output_dir, options,
-                    args.num_workers, args.detections)
+                    args.num_workers, args.detections, args.runner,
+                    args.pipeline_args)
   except ValueError as error:
     parser.error(str(error))  # exit code 2, usage, no traceback
   return args, options
@@ -285,7 +316,8 @@ def main(argv=None):
   """Command-line entry point; returns the exit code."""
   args, options = _parse_args(argv)
   summary = align_dataset(args.input_dir, args.output_dir, options,
-                          args.num_workers, args.detections)
+                          args.num_workers, args.detections, args.runner,
+                          args.pipeline_args)
   print(json.dumps({key: summary[key] for key in
                     ("counts", "seconds", "images_per_second")}, indent=1))
   print(f"summary: {pathlib.Path(args.output_dir) / SUMMARY_NAME}")

@@ -30,19 +30,19 @@ A request that cannot run (missing input, empty tree, non-empty output
 without --overwrite, bad numbers) exits with status 2 and a message.
 """
 import argparse
-import importlib.util
 import logging
 import os
 import re
 import sys
 
+from data_pipelines import runners
 from data_pipelines import tfrecords_identities
 from data_pipelines import tfrecords_local
 from data_pipelines import tfrecords_manifest
 from data_pipelines import tfrecords_output
 from data_pipelines.tfrecords_identities import ConversionError
 
-RUNNERS = ("local", "beam")
+RUNNERS = runners.RUNNERS
 
 
 def build(input_dir, output_dir, *, name=None, num_shards=16, min_images=1,
@@ -103,29 +103,13 @@ def _check_arguments(name, num_shards, min_images, runner, num_workers,
     raise ConversionError(f"num_shards must be >= 1, got {num_shards}")
   if min_images < 1:
     raise ConversionError(f"min_images must be >= 1, got {min_images}")
-  if runner not in RUNNERS:
-    raise ConversionError(f"runner must be one of {RUNNERS}, got {runner!r}")
-  if runner == "local" and pipeline_args:
-    raise ConversionError(
-        f"pipeline options {list(pipeline_args)} are for --runner beam")
-  if runner == "beam" and importlib.util.find_spec("apache_beam") is None:
-    raise ConversionError("--runner beam needs apache-beam, which is not "
-                          "installed: pip install -e '.[beam]'")
-  if runner == "beam" and num_workers is not None:
-    raise ConversionError(
-        "--num_workers is for --runner local; give Beam its parallelism as "
-        "pipeline options after --, e.g. -- --direct_num_workers=2 "
-        "--direct_running_mode=multi_processing")
-  if num_workers is not None and num_workers < 1:
-    raise ConversionError(f"num_workers must be >= 1, got {num_workers}")
-
+  problem = runners.check(runner, num_workers, pipeline_args)
+  if problem:
+    raise ConversionError(problem)
 
 def _parse(argv):
   """(parser, our arguments, Beam pipeline options after `--`)."""
-  own, pipeline_args = argv, []
-  if "--" in argv:
-    split = argv.index("--")
-    own, pipeline_args = argv[:split], argv[split + 1:]
+  own, pipeline_args = runners.split_pipeline_args(argv)
   parser = argparse.ArgumentParser(
       prog="python -m data_pipelines.build_tfrecords",
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

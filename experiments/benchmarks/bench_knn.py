@@ -1,8 +1,16 @@
-"""Time and memory of the chunked k-NN search of recognition.py.
+"""Time and memory of the k-NN search: recognition.py's chunks, then indexes.
 
   python experiments/benchmarks/bench_knn.py [--probes=1000]
       [--gallery=1000000] [--dim=128] [--k=5] [--probe_chunk=1024]
       [--gallery_chunks=4096,16384,65536] [--repeats=3] [--checked=20]
+      [--indexes=exact,ivf:1000,ivf:4000,scann:2000] [--identities=100000]
+      [--nprobes=8,16,32,64,128]
+
+Part 2 (--indexes; "" skips it, as --gallery_chunks="" skips part 1) is
+knn_indexes.py: build time, memory, queries/s and recall@1 against exact
+search of each index on a clustered, face-like gallery.
+
+Part 1:
 
 A float32 unit-norm gallery (1M x 128 = 512 MB) and probes that are noisy
 copies of known gallery rows. Per gallery chunk size, in a fresh process:
@@ -28,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_tf.evaluation import recognition
+import knn_indexes  # noqa: E402  (sibling module)
 from peak_memory import reset_peak  # noqa: E402  (sibling module)
 from peak_memory import status_mb  # noqa: E402
 
@@ -105,14 +114,39 @@ def child(args):
                     "floor": floor, "peak_mb": peak, "method": method}))
 
 
-def measure(args, chunk):
-  cmd = [sys.executable, __file__, f"--child_chunk={chunk}"] + [
-      f"--{key}={value}" for key, value in vars(args).items()
-      if key != "child_chunk"]
+def measure(args, chunk=0, index=""):
+  """Runs one part-1 chunk or part-2 index in a fresh process."""
+  cmd = [sys.executable, __file__, f"--child_chunk={chunk}",
+         f"--child_index={index}"] + [
+             f"--{key}={value}" for key, value in vars(args).items()
+             if not key.startswith("child_")]
   done = subprocess.run(cmd, capture_output=True, text=True, check=False)
   if done.returncode:
-    sys.exit(f"gallery chunk {chunk} failed:\n{done.stderr}")
+    sys.exit(f"{index or f'gallery chunk {chunk}'} failed:\n{done.stderr}")
   return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def index_table(args):
+  """Part 2: one fresh process per index, one line per search setting."""
+  print(f"\n{args.probes} probes vs a clustered {args.gallery:,} x "
+        f"{args.dim} gallery ({args.identities:,} identities), k = 1:")
+  print(f"{'index':>12}{'nprobe':>8}{'build s':>9}{'memory MB':>11}"
+        f"{'queries/s':>11}{'x exact':>9}{'1-query ms':>12}{'recall@1':>10}")
+  exact_qps = None
+  for spec in filter(None, args.indexes.split(",")):
+    for r in measure(args, index=spec):
+      if "error" in r:
+        print(f"{spec:>12}  not measured: {r['error']}")
+        continue
+      exact_qps = r["qps"] if spec == "exact" else exact_qps
+      ratio = f"{r['qps'] / exact_qps:.1f}" if exact_qps else "-"
+      print(f"{spec:>12}{r['setting'] or '-':>8}{r['build_s']:>9.1f}"
+            f"{r['memory_mb']:>11.0f}{r['qps']:>11.0f}{ratio:>9}"
+            f"{r['latency_ms']:>12.2f}{r['recall1']:>10.3f}")
+  print("memory MB: RSS peak above the gallery and probes, over the build and "
+        "searches. queries/s: one batched call of all probes; 1-query ms: "
+        f"median of {knn_indexes.SINGLE} one-probe calls. recall@1: share "
+        "of probes whose rank-1 row is exact search's.")
 
 
 def main():
@@ -125,16 +159,33 @@ def main():
   parser.add_argument("--gallery_chunks", default="4096,16384,65536")
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--checked", type=int, default=20)
+  parser.add_argument("--indexes", default="exact,ivf:1000,ivf:4000,"
+                      "scann:2000")
+  parser.add_argument("--identities", type=int, default=100_000)
+  parser.add_argument("--nprobes", default="8,16,32,64,128")
   parser.add_argument("--child_chunk", type=int, default=0)
+  parser.add_argument("--child_index", default="")
   args = parser.parse_args()
   if args.child_chunk:
     child(args)
     return
-  full_mb = 4 * args.probes * args.gallery / 2**20
+  if args.child_index:
+    print(json.dumps(knn_indexes.measure(
+        args.child_index, [int(n) for n in args.nprobes.split(",")], args)))
+    return
   print(f"{args.probes} probes vs {args.gallery:,} x {args.dim} float32 "
         f"gallery ({4 * args.gallery * args.dim / 2**20:.0f} MB), k = "
         f"{args.k}, probe chunk {args.probe_chunk}; {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}; TF {tf.__version__}")
+  if args.gallery_chunks:
+    chunk_table(args)
+  if args.indexes:
+    index_table(args)
+
+
+def chunk_table(args):
+  """Part 1: one fresh process per gallery chunk size."""
+  full_mb = 4 * args.probes * args.gallery / 2**20
   print(f"A full probes x gallery float32 matrix would take {full_mb:,.0f} "
         "MB.")
   print(f"{'gallery chunk':>14}{'first s':>10}{'median s':>10}{'floor s':>10}"

@@ -1,7 +1,9 @@
 """facenet-embed: every face of every photo of a tree -> embeddings on disk.
 
-    facenet-embed [--saved_model PATH | --workdir DIR] --images_dir TREE \
-        --output_dir OUT [--aligned] [--batch_size 64]
+    facenet-embed [--saved_model PATH | --workdir DIR] \
+        (--images_dir TREE [--aligned] | --tfrecords SHARDS_DIR) \
+        --output_dir OUT [--batch_size 64] \
+        [--runner local|beam [--num_shards 16] [-- BEAM_PIPELINE_OPTIONS]]
 
 TREE is TREE/<identity>/<photo> (JPEG, PNG, GIF, BMP, PGM/PPM, TIFF, WebP).
 Each photo's faces are detected, aligned with the model's spec and embedded
@@ -11,36 +13,72 @@ OUT/embeddings.npy (float32 [N, D], one row per face), OUT/index.csv (row,
 path, identity, label, then face, x1, y1, x2, y2, score for photos),
 OUT/skipped.csv (photos that could not be read, also on stderr),
 OUT/no_face.csv (photos without a face) and OUT/model.json (the model's
-metadata). Prints one JSON line: output_dir, photos, faces, identities,
+metadata). --tfrecords embeds the aligned crops of build_tfrecords shards
+(each image whole, as --aligned). --runner beam runs on Apache Beam
+(facenet_tf/evaluation/beam_embed.py; pipeline options after --) and
+writes OUT/shards.json and OUT/embeddings-SSSSS-of-NNNNN.npz instead,
+which facenet-recognize and facenet-cluster read as they read the one-file
+layout. Prints one JSON line: output_dir, photos, faces, identities,
 embedding_dim, no_face, skipped.
 """
 import json
 
 from absl import flags
 
+from facenet_tf import export
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import embedding_io
+from facenet_tf.evaluation import embedding_records
+from data_pipelines import runners
 
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
 _IMAGES_DIR = flags.DEFINE_string("images_dir", None, "A tree "
-                                  "images_dir/<identity>/<photo>.",
-                                  required=True)
+                                  "images_dir/<identity>/<photo>.")
+_TFRECORDS = flags.DEFINE_string("tfrecords", None, "A build_tfrecords "
+                                 "output directory of aligned crops.")
+flags.mark_flags_as_mutual_exclusive(["images_dir", "tfrecords"],
+                                     required=True)
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where to write "
                                   "embeddings.npy, index.csv and skipped.csv.",
                                   required=True)
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Faces per model call.",
                                    lower_bound=1)
+_RUNNER = flags.DEFINE_enum("runner", "local", runners.RUNNERS,
+                            "beam: an Apache Beam pipeline, options after --.")
+_NUM_SHARDS = flags.DEFINE_integer("num_shards", 16, "Output shards of "
+                                   "--runner beam.", lower_bound=1)
+
+
+def _embed_beam(pipeline_args, aligned):
+  from facenet_tf.evaluation import beam_embed  # pylint: disable=import-outside-toplevel
+  flag_values = flags.FLAGS
+  beam_embed.run(_saved_model_path(), _OUTPUT_DIR.value, pipeline_args,
+                 _IMAGES_DIR.value, _TFRECORDS.value, aligned,
+                 _NUM_SHARDS.value, _BATCH_SIZE.value,
+                 flag_values.min_confidence, flag_values.detect_max_side)
+  return embedding_io.read_embeddings(_OUTPUT_DIR.value)
 
 
 def main(argv):
-  del argv
+  pipeline_args = argv[1:]
+  problem = runners.check(_RUNNER.value, None, pipeline_args)
+  if problem:
+    common.fail(problem)
   aligned, recognizer = _photo_options()
-  embedded = embedding_flags.embed_tree(_saved_model_path(), _IMAGES_DIR.value,
-                                        _BATCH_SIZE.value, aligned,
-                                        recognizer)
-  embedding_io.write_embeddings(embedded, _OUTPUT_DIR.value)
+  if _RUNNER.value == "beam":
+    embedded = _embed_beam(pipeline_args, aligned)
+  elif _TFRECORDS.value:
+    embedded = embedding_records.embed_records(
+        export.load_exported(_saved_model_path()), _TFRECORDS.value,
+        _BATCH_SIZE.value)
+  else:
+    embedded = embedding_flags.embed_tree(
+        _saved_model_path(), _IMAGES_DIR.value, _BATCH_SIZE.value, aligned,
+        recognizer)
+  if _RUNNER.value == "local":
+    embedding_io.write_embeddings(embedded, _OUTPUT_DIR.value)
   photos = len(set(embedded.paths)) + len(embedded.no_face)
   print(f"{photos} photos: {len(embedded.paths)} faces embedded, "
         f"{len(embedded.no_face)} photos without a face, "

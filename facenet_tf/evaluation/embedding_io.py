@@ -143,7 +143,8 @@ def embed_tree(embedder, images_dir, batch_size=128, progress=True):
   return embed_files(embedder, *list_tree(images_dir), batch_size, progress)
 
 
-def embed_files(embedder, paths, identities, batch_size=128, progress=True):
+def embed_files(embedder, paths, identities, batch_size=128, progress=True,
+                sources=None):
   """EmbeddedImages of image files, in their order.
 
   Unreadable images are skipped and listed in `skipped`; the others are
@@ -159,22 +160,26 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True):
       sorted distinct names (list_identity_tree's numbering).
     batch_size: images per model call.
     progress: show a progress bar over batches (tqdm, on stderr).
+    sources: what to read for path i, if not the path (e.g. a BytesIO of a
+      TFRecord's image bytes; `paths` then only name the rows).
 
   Raises:
     FileNotFoundError: none of the images could be read.
   """
   names, labels = np.unique(np.asarray(identities, str), return_inverse=True)
-  load = lambda path: _try_load(path, embedder.image_size, embedder.channels)
+  sources = paths if sources is None else sources
+  load = lambda i: try_load(sources[i], embedder.image_size,
+                             embedder.channels)
   batches = [range(i, min(i + batch_size, len(paths)))
              for i in range(0, len(paths), batch_size)]
   kept, embeddings, skipped = [], [], []
   with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
-    pending = pool.map(load, (paths[i] for i in batches[0]))
+    pending = pool.map(load, batches[0])
     for b, rows in enumerate(tqdm.tqdm(batches, "embedding", unit="batch",
                                        disable=not progress)):
       loaded = list(pending)
       if b + 1 < len(batches):
-        pending = pool.map(load, (paths[i] for i in batches[b + 1]))
+        pending = pool.map(load, batches[b + 1])
       good = [row for row, (_, error) in zip(rows, loaded) if error is None]
       skipped += [(paths[row], error) for row, (_, error) in zip(rows, loaded)
                   if error is not None]
@@ -191,8 +196,9 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True):
       labels[kept], skipped, getattr(embedder, "metadata", None))
 
 
-def _try_load(path, image_size, channels):
-  """(image, None), or (None, the error's message) for an unreadable file."""
+def try_load(path, image_size, channels):
+  """(image, None), or (None, the error's message) for an unreadable file
+  (`path`: a file name or a binary file object)."""
   try:
     return load_image(path, image_size, channels), None
   except _READ_ERRORS as e:
@@ -226,12 +232,17 @@ def write_embeddings(embedded, output_dir):
 
 
 def read_embeddings(output_dir):
-  """EmbeddedImages from a write_embeddings directory (skipped included).
+  """EmbeddedImages from a write_embeddings directory (skipped included),
+  or from the shards of `facenet-embed --runner beam`.
 
   Raises:
     FileNotFoundError: a file is missing.
     ValueError: the index and the embeddings disagree.
   """
+  # Imported here: embedding_shards builds on this module.
+  from facenet_tf.evaluation import embedding_shards  # pylint: disable=import-outside-toplevel
+  if embedding_shards.is_sharded(output_dir):
+    return embedding_shards.read_sharded(output_dir)
   files = [os.path.join(output_dir, name)
            for name in (EMBEDDINGS_FILE, INDEX_FILE, SKIPPED_FILE)]
   for path in files:

@@ -12,7 +12,10 @@ Open set: a face whose nearest enrolled face is farther than `threshold`
 rarely taken for someone enrolled) is "unknown" (`name` None). Files are
 NumPy `.npz` (no pickle: strings are stored as fixed-width unicode) or JSON;
 both record the model they were made with, and loading them with another
-model (embedding size or alignment spec) is refused.
+model (embedding size or alignment spec) is refused. Search goes through an
+`ann_index.NeighbourIndex` (exact up to 100k faces, FAISS IVF above); a
+FAISS index is saved beside the gallery file (`<file>.faiss`) and loaded
+with it, after checking that it indexes these rows.
 """
 import dataclasses
 import json
@@ -20,9 +23,10 @@ import os
 
 import numpy as np
 
-from facenet_tf.evaluation import recognition
+from facenet_tf.evaluation import ann_index
 
 FORMAT_VERSION = 1
+INDEX_SUFFIX = ".faiss"
 
 
 class GalleryError(ValueError):
@@ -51,6 +55,7 @@ class Gallery:
     self.names, self.sources = [], []
     self.embeddings = np.zeros((0, recognizer.model.embedding_dim),
                                np.float32)
+    self._index = None  # built on the first search after a change
 
   def __len__(self):
     return len(self.names)
@@ -85,6 +90,7 @@ class Gallery:
     if rows:
       self.embeddings = np.concatenate([self.embeddings,
                                         np.stack(rows).astype(np.float32)])
+      self._index = None
     return report
 
   def identify(self, photos):
@@ -110,9 +116,10 @@ class Gallery:
 
   def nearest(self, embeddings):
     """(squared L2 distance, gallery row) of each embedding's nearest row
-    (recognition.nearest_neighbours: exact, chunked, never the full matrix)."""
-    distances, rows = recognition.nearest_neighbours(embeddings,
-                                                     self.embeddings, k=1)
+    (the index: exact chunked search, or FAISS for large galleries)."""
+    if self._index is None:
+      self._index = ann_index.NeighbourIndex(self.embeddings)
+    distances, rows = self._index.search(embeddings, k=1)
     return distances[:, 0], rows[:, 0]
 
   def _model_record(self):
@@ -142,6 +149,14 @@ class Gallery:
     else:
       raise GalleryError(f"{path}: a gallery is saved as .npz or .json")
     os.replace(temporary, path)
+    if len(self) and self._index is None:
+      self._index = ann_index.NeighbourIndex(self.embeddings)
+    if self._index is not None and self._index.kind != "exact":
+      self._index.save(f"{path}{INDEX_SUFFIX}")
+    else:  # an index left by an earlier, larger save would be refused
+      for stale in (f"{path}{INDEX_SUFFIX}", f"{path}{INDEX_SUFFIX}.json"):
+        if os.path.exists(stale):
+          os.remove(stale)
 
   @classmethod
   def load(cls, path, recognizer, threshold=None):
@@ -180,4 +195,10 @@ class Gallery:
                          f"{len(embeddings)} embeddings")
     gallery.names, gallery.sources = list(names), list(sources)
     gallery.embeddings = embeddings
+    if os.path.exists(f"{path}{INDEX_SUFFIX}"):
+      try:
+        gallery._index = ann_index.NeighbourIndex.load(f"{path}{INDEX_SUFFIX}",
+                                                       embeddings)
+      except ann_index.AnnIndexError as error:
+        raise GalleryError(str(error)) from None
     return gallery

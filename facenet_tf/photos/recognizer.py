@@ -122,17 +122,26 @@ class FaceRecognizer:
 
   def faces(self, photos, progress=None):
     """`PhotoFaces` per photo with every face embedded."""
-    detected = self._detect(_as_list(photos), progress)
-    crops, owners = [], []
-    for found, image in detected:
-      for face in found.faces:
-        crops.append(self.align(image, face))
-        owners.append(face)
+    found_crops = self.face_crops(photos, progress)
+    crops = [crops for _, crops in found_crops if crops is not None]
     if crops:
-      embeddings = self.embed_aligned(np.stack(crops))
-      for face, embedding in zip(owners, embeddings):
+      faces = [face for found, _ in found_crops for face in found.faces]
+      embeddings = self.model(np.concatenate(crops),
+                              batch_size=self.batch_size)
+      for face, embedding in zip(faces, embeddings):
         face.embedding = embedding
-    return [found for found, _ in detected]
+    return [found for found, _ in found_crops]
+
+  def face_crops(self, photos, progress=None):
+    """Per photo, (`PhotoFaces` without embeddings, the model inputs of its
+    faces, uint8 [faces, H, W, C], or None when it has none): what `faces`
+    embeds, for an embedder elsewhere (Beam's RunInference)."""
+    out = []
+    for found, image in self._detect(_as_list(photos), progress):
+      crops = [self.align(image, face) for face in found.faces]
+      out.append((found, self.model_input(np.stack(crops)) if crops
+                  else None))
+    return out
 
   def align(self, image, face):
     """The model's input view of `face` in `image` (uint8 [H, W, 3]): the
@@ -156,13 +165,17 @@ class FaceRecognizer:
       return np.ascontiguousarray(view)
     return cv2.resize(view, (width, height), interpolation=cv2.INTER_LINEAR)
 
-  def embed_aligned(self, crops):
-    """Embeddings [N, D] of model-view crops (uint8 [N, H, W, 3])."""
+  def model_input(self, crops):
+    """Model-view crops (uint8 [N, H, W, 3]) in the model's channels."""
     crops = np.asarray(crops, np.uint8)
     if self.model.channels == 1:
       crops = np.round(crops @ np.array([0.2989, 0.587, 0.114])).astype(
           np.uint8)[..., None]
-    return self.model(crops, batch_size=self.batch_size)
+    return crops
+
+  def embed_aligned(self, crops):
+    """Embeddings [N, D] of model-view crops (uint8 [N, H, W, 3])."""
+    return self.model(self.model_input(crops), batch_size=self.batch_size)
 
   def verify(self, first, second, threshold=None):
     """Compares the main face (largest) of two photos, or two `Face`s.
