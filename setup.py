@@ -41,12 +41,12 @@ setuptools.setup(
     ]},
     extras_require={
         "eval": EVAL,
-        # build_tfrecords --runner beam; 2.77 co-installs with TF 2.21 (it
+        # align / build_tfrecords / facenet-embed --runner beam; 2.77 co-installs with TF 2.21 (it
         # needs protobuf < 7, TF accepts >= 6.31.1).
         "beam": ["apache-beam>=2.77,<3"],
         # The approximate nearest-neighbour index of large galleries
-        # (facenet_tf/evaluation/ann_index.py). ScaNN 1.4.2 is built against
-        # TF 2.20 and fails to load its op library under TF 2.21.
+        # (facenet_tf/evaluation/ann_index.py): FAISS IVF-PQ, chosen over
+        # ScaNN by bench_knn (and ScaNN 1.4.2 fails to import under TF 2.21).
         "index": ["faiss-cpu>=1.9,<2"],
         "test": ["pytest>=8,<10", "apache-beam>=2.77,<3",
                  "faiss-cpu>=1.9,<2"] + EVAL,

@@ -8,7 +8,11 @@ Each Beam run (DirectRunner, in this process) is read back with
 embedding_io.read_embeddings and must equal the local run: rows, paths,
 identities, labels, boxes, no-face and skipped lists, embeddings to 1e-5.
 """
+import json
+import pathlib
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 from PIL import Image
@@ -97,3 +101,25 @@ def test_tfrecord_shards(trees, tmp_path):
       model, *embedding_io.list_tree(trees / "aligned"))
   # The same crops from a tree and from its shards: the same embeddings.
   np.testing.assert_allclose(beam.embeddings, aligned.embeddings, atol=1e-5)
+
+
+def test_app_runs_beam_and_the_tools_read_its_shards(trees, tmp_path):
+  root = pathlib.Path(__file__).resolve().parents[1]
+  run = lambda *args: subprocess.run(
+      [sys.executable, "-m", *map(str, args)], cwd=root, capture_output=True,
+      text=True, timeout=600)
+  out = tmp_path / "emb"
+  done = run("facenet_tf.apps.embed", "--tfrecords", trees / "shards",
+             "--output_dir", out, "--runner", "beam", "--num_shards", 2, "--",
+             "--direct_num_workers=1")
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert json.loads(done.stdout.strip().splitlines()[-1])["faces"] == 9
+  assert sorted(p.name for p in out.glob("*.npz")) == [
+      "embeddings-00000-of-00002.npz", "embeddings-00001-of-00002.npz"]
+  done = run("facenet_tf.apps.cluster", "--embeddings", out,
+             "--num_clusters", 3)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert json.loads(done.stdout.strip().splitlines()[-1])["num_items"] == 9
+  done = run("facenet_tf.apps.embed", "--images_dir", trees / "photos",
+             "--output_dir", tmp_path / "x", "--", "--direct_num_workers=1")
+  assert done.returncode == 2 and "are for --runner beam" in done.stderr

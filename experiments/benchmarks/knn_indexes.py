@@ -1,5 +1,11 @@
 """The index rows of bench_knn.py: exact, FAISS IVF and ScaNN on one gallery.
 
+  exact         ann_index kind "exact" (recognition.nearest_neighbours);
+  ivf:<lists>   ann_index kind "ivf": FAISS IVF-PQ fast scan, refine 200,
+                exact re-ranking (what a photos.Gallery above 100k uses);
+  scann:<leaves> ScaNN's tree + asymmetric hashing + reorder 100, through
+                its pybind module (the package fails to import under TF 2.21).
+
 A synthetic gallery with the spread of real face embeddings, measured by
 embedding_statistics.py (face_embedding_stats.npz: the reference model on
 1,200 LFW photos of 300 people; between-identity variance has an effective

@@ -61,8 +61,7 @@ def _embed_beam(pipeline_args, aligned):
   return embedding_io.read_embeddings(_OUTPUT_DIR.value)
 
 
-def main(argv):
-  pipeline_args = argv[1:]
+def main(pipeline_args):
   problem = runners.check(_RUNNER.value, None, pipeline_args)
   if problem:
     common.fail(problem)
@@ -92,7 +91,7 @@ def main(argv):
 
 
 def run():
-  common.run(main)
+  common.run(main, positional=True)  # Beam's options after --
 
 
 if __name__ == "__main__":
