@@ -184,8 +184,8 @@ def validate(c):
   _check(c.train.eval_every >= 0, "train.eval_every must be >= 0.")
   batch = c.data.p * c.data.k + c.data.r
   chunk = c.train.grad_cache_chunk
-  # Each replica's share must split too; FaceNetTrainer checks that once the
-  # replica count is known.
+  # Each replica's share must split too: validate_for_replicas, once the
+  # strategy is known.
   _check(chunk == 0 or (chunk > 0 and batch % chunk == 0),
          f"train.grad_cache_chunk ({chunk}) must be 0 (off) or divide the "
          f"batch data.p * data.k + data.r ({batch}).")
@@ -208,3 +208,28 @@ def validate(c):
            f"eval.pairs {c.eval.pairs!r} is not a file: training on TFRecords "
            "verifies on an LFW-format pairs file.")
   return c
+
+
+def validate_for_replicas(c, replicas):
+  """Raises ConfigError if the batch does not split over `replicas`.
+
+  Called once the strategy exists, before any dataset or step is built, so
+  that a bad split is a message, not a traceback at trace time. Each
+  replica takes whole identities (data.p / N of the P x K images and
+  data.r / N random negatives: pk_sampler), and the gradient cache cuts
+  each replica's share into train.grad_cache_chunk pieces."""
+  _check(c.data.p % replicas == 0 and c.data.r % replicas == 0,
+         f"data.p ({c.data.p}) and data.r ({c.data.r}) must be divisible by "
+         f"the {replicas} replicas, so that each takes whole identities.")
+  per_replica = (c.data.p * c.data.k + c.data.r) // replicas
+  chunk = c.train.grad_cache_chunk
+  _check(chunk == 0 or per_replica % chunk == 0,
+         f"train.grad_cache_chunk ({chunk}) must divide the per-replica batch "
+         f"(data.p * data.k + data.r) / {replicas} replicas = {per_replica}: "
+         f"e.g. {_largest_divisor_at_most(per_replica, chunk)}.")
+  return c
+
+
+def _largest_divisor_at_most(n, limit):
+  return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+

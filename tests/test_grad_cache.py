@@ -18,6 +18,7 @@ from facenet_tf import config as config_lib
 from facenet_tf import losses
 from facenet_tf import models
 from facenet_tf.training import grad_cache
+from facenet_tf.training import train_lib
 from facenet_tf.training import trainer as trainer_lib
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -176,3 +177,27 @@ def test_chunk_is_in_the_keras_config():
                                        grad_cache_chunk=8)
   clone = trainer_lib.FaceNetTrainer.from_config(trainer.get_config())
   assert clone.grad_cache_chunk == 8
+
+
+@pytest.mark.unit
+def test_replica_split_is_checked_before_the_run_starts(tmp_path):
+  """The default batch is 32 x 8 + 16 = 272: 136 per replica on 2, 68 on 4.
+  A chunk of 272 divides the global batch (validate passes) but not 136."""
+  config = config_lib.get_config()
+  config.train.grad_cache_chunk = 68
+  config_lib.validate_for_replicas(config, 2)
+  config_lib.validate_for_replicas(config, 4)
+  config.train.grad_cache_chunk = 272
+  config_lib.validate(config)
+  with pytest.raises(config_lib.ConfigError,
+                     match=r"per-replica batch .* = 136: e.g. 136"):
+    config_lib.validate_for_replicas(config, 2)
+  config.train.grad_cache_chunk, config.data.p = 0, 33  # 33 identities
+  with pytest.raises(config_lib.ConfigError, match="divisible by the 2"):
+    config_lib.validate_for_replicas(config, 2)
+  # Wired into the run: the error comes before anything is written.
+  config.train.grad_cache_chunk, config.data.p = 272, 32
+  two_replicas = type("Strategy", (), {"num_replicas_in_sync": 2})()
+  with pytest.raises(config_lib.ConfigError, match="per-replica batch"):
+    train_lib.train(config, str(tmp_path), strategy=two_replicas)
+  assert not list(tmp_path.iterdir())

@@ -67,8 +67,13 @@ def _write_eval(writer, step, result):
 
 
 def start_run(config, workdir, strategy=None):
-  """(strategy, chief, task_id): the chief keeps config.json; seeds set."""
+  """(strategy, chief, task_id): the chief keeps config.json; seeds set.
+
+  Raises:
+    ConfigError: the batch does not split over the strategy's replicas.
+  """
   strategy = strategy or tf.distribute.get_strategy()
+  config_lib.validate_for_replicas(config, strategy.num_replicas_in_sync)
   chief, task_id = workdir_lib.worker_role(strategy)
   if chief:
     workdir_lib.save_config(config, workdir)
