@@ -223,13 +223,11 @@ def validate_for_replicas(c, replicas):
          f"the {replicas} replicas, so that each takes whole identities.")
   per_replica = (c.data.p * c.data.k + c.data.r) // replicas
   chunk = c.train.grad_cache_chunk
-  _check(chunk == 0 or per_replica % chunk == 0,
-         f"train.grad_cache_chunk ({chunk}) must divide the per-replica batch "
-         f"(data.p * data.k + data.r) / {replicas} replicas = {per_replica}: "
-         f"e.g. {_largest_divisor_at_most(per_replica, chunk)}.")
+  if chunk and per_replica % chunk:
+    suggestion = max(d for d in range(1, min(per_replica, chunk) + 1)
+                     if per_replica % d == 0)
+    raise ConfigError(
+        f"train.grad_cache_chunk ({chunk}) must divide the per-replica batch "
+        f"(data.p * data.k + data.r) / {replicas} replicas = {per_replica}: "
+        f"e.g. {suggestion}.")
   return c
-
-
-def _largest_divisor_at_most(n, limit):
-  return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
-

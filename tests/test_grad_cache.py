@@ -184,6 +184,7 @@ def test_replica_split_is_checked_before_the_run_starts(tmp_path):
   """The default batch is 32 x 8 + 16 = 272: 136 per replica on 2, 68 on 4.
   A chunk of 272 divides the global batch (validate passes) but not 136."""
   config = config_lib.get_config()
+  config_lib.validate_for_replicas(config, 2)  # chunk 0: off
   config.train.grad_cache_chunk = 68
   config_lib.validate_for_replicas(config, 2)
   config_lib.validate_for_replicas(config, 4)
