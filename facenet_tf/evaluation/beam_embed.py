@@ -38,6 +38,7 @@ from facenet_tf.data import shards as shards_lib
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import embedding_records
 from facenet_tf.evaluation import embedding_shards
+from facenet_tf.photos import photo_tree
 
 
 class SavedModelHandler(ModelHandler):
@@ -91,9 +92,7 @@ class PhotoFaces(beam.DoFn):
       elif crops is None:
         yield beam.pvalue.TaggedOutput("no_face", ((position, 0, 0), path))
       for face, crop in zip(photo.faces, crops if crops is not None else []):
-        info = json.dumps({"face": face.index,
-                           "box": [round(float(v), 1) for v in face.box],
-                           "score": round(float(face.score), 4)})
+        info = json.dumps(photo_tree.face_row(face))
         yield ((position, 0, face.index), path, identity, info), crop
 
 

@@ -14,6 +14,12 @@ import tqdm
 from facenet_tf.evaluation import embedding_io
 
 
+def face_row(face):
+  """A face's columns in the embeddings index (face, box, score)."""
+  return {"face": face.index, "box": [round(float(v), 1) for v in face.box],
+          "score": round(float(face.score), 4)}
+
+
 def embed_photos(recognizer, paths, identities, batch_size=64,
                  progress=True):
   """EmbeddedImages of the faces of `paths` (see the module docstring)."""
@@ -31,10 +37,7 @@ def embed_photos(recognizer, paths, identities, batch_size=64,
       elif not item.faces:
         no_face.append(path)
       for face in item.faces:
-        rows.append((path, identity, {
-            "face": face.index,
-            "box": [round(float(v), 1) for v in face.box],
-            "score": round(float(face.score), 4)}))
+        rows.append((path, identity, face_row(face)))
         embeddings.append(face.embedding)
     bar.update(len(found))
   bar.close()
