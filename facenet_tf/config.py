@@ -115,6 +115,9 @@ def get_config(arg=None):
   # through a gradient cache (training/grad_cache.py), for paper-size batches
   # on bounded memory; BatchNorm then uses per-chunk statistics. 0: off.
   c.train.grad_cache_chunk = 0
+  # > 0: the per-device memory (GiB) a replica may use; the chunk above is
+  # then derived from it (training/memory_budget.py), 0 if the batch fits.
+  c.train.memory_budget_gb = 0.0
   c.train.projector_samples = 500
 
   c.export = ml_collections.ConfigDict()
@@ -170,6 +173,10 @@ def validate(c):
          "loss.softmax_scale > 0.")
   _check(c.loss.softmax_weight == 0 or c.train.grad_cache_chunk == 0,
          "loss.softmax_weight > 0 does not work with train.grad_cache_chunk.")
+  _check(c.train.memory_budget_gb >= 0 and not (
+      c.train.memory_budget_gb and c.train.grad_cache_chunk),
+         "train.memory_budget_gb must be >= 0, and set instead of "
+         "train.grad_cache_chunk (the budget derives the chunk), not beside it.")
   _check(c.optimizer.learning_rate > 0, "optimizer.learning_rate must be > 0.")
   _check(c.optimizer.warmup_steps == 0 or c.optimizer.schedule == "cosine",
          "optimizer.warmup_steps works with the 'cosine' schedule only.")

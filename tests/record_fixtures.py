@@ -79,3 +79,30 @@ def write_shards(out_dir, identities, num_shards, name="train"):
             encoding="utf-8") as f:
     json.dump(manifest, f)
   return paths
+
+
+LFW_PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Donald_Rumsfeld",
+              "George_W_Bush", "Gerhard_Schroeder", "Hugo_Chavez",
+              "Jacques_Chirac", "Tony_Blair"]
+
+
+def lfw_subset_and_pairs(lfw, tmp_path):
+  """A tree of 8 LFW people x 6 images (symlinks) under tmp_path/images and
+  an LFW-format pairs file of 20 + 20 pairs over it: (tree, pairs path)."""
+  tree = tmp_path / "images"
+  for name in LFW_PEOPLE:
+    (tree / name).mkdir(parents=True)
+    for i in range(1, 7):
+      file = f"{name}_{i:04d}.jpg"
+      (tree / name / file).symlink_to(lfw / "images" / name / file)
+  rng = np.random.default_rng(0)
+  same = [f"{n}\t{a}\t{b}" for n in LFW_PEOPLE for a, b in ((1, 2), (3, 4))]
+  same += [f"{LFW_PEOPLE[i]}\t5\t6" for i in range(4)]
+  diff = []
+  for _ in range(20):
+    a, b = rng.choice(len(LFW_PEOPLE), 2, replace=False)
+    diff.append(f"{LFW_PEOPLE[a]}\t{rng.integers(1, 7)}\t{LFW_PEOPLE[b]}\t"
+                f"{rng.integers(1, 7)}")
+  pairs = tmp_path / "pairs.txt"
+  pairs.write_text("20\n" + "\n".join(same + diff) + "\n")
+  return tree, pairs

@@ -6,43 +6,18 @@ verification -> export.
 """
 import pathlib
 
-import numpy as np
 import pytest
 
 from data_pipelines import build_tfrecords
 from facenet_tf import config as config_lib
 from facenet_tf.training import train_lib
+from tests import record_fixtures
 from tests.conftest import shared_path
-
-PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Donald_Rumsfeld", "George_W_Bush",
-          "Gerhard_Schroeder", "Hugo_Chavez", "Jacques_Chirac", "Tony_Blair"]
-
-
-def _subset_and_pairs(lfw, tmp_path):
-  """A tree of 8 people x 6 images (symlinks) and 20 + 20 pairs over it."""
-  tree = tmp_path / "images"
-  for name in PEOPLE:
-    (tree / name).mkdir(parents=True)
-    for i in range(1, 7):
-      file = f"{name}_{i:04d}.jpg"
-      (tree / name / file).symlink_to(lfw / "images" / name / file)
-  rng = np.random.default_rng(0)
-  same = [f"{n}\t{a}\t{b}" for n in PEOPLE for a, b in ((1, 2), (3, 4))]
-  same += [f"{PEOPLE[i]}\t5\t6" for i in range(4)]
-  diff = []
-  for _ in range(20):
-    a, b = rng.choice(len(PEOPLE), 2, replace=False)
-    diff.append(f"{PEOPLE[a]}\t{rng.integers(1, 7)}\t{PEOPLE[b]}\t"
-                f"{rng.integers(1, 7)}")
-  pairs = tmp_path / "pairs.txt"
-  pairs.write_text("20\n" + "\n".join(same + diff) + "\n")
-  return tree, pairs
-
 
 @pytest.mark.integration
 def test_train_on_lfw_shards_with_pairs_verification(tmp_path):
   lfw = shared_path("data", "lfw")
-  tree, pairs = _subset_and_pairs(lfw, tmp_path)
+  tree, pairs = record_fixtures.lfw_subset_and_pairs(lfw, tmp_path)
   shards = tmp_path / "shards"
   manifest = build_tfrecords.build(str(tree), str(shards), name="lfw8",
                                    num_shards=2, num_workers=1)
@@ -61,7 +36,7 @@ def test_train_on_lfw_shards_with_pairs_verification(tmp_path):
   assert pathlib.Path(result["saved_model"], "saved_model.pb").exists()
   names = (tmp_path / "run" / "tensorboard" / "projector" /
            "metadata.tsv").read_text().split()
-  assert set(names) <= set(PEOPLE) and len(names) == 40
+  assert set(names) <= set(record_fixtures.LFW_PEOPLE) and len(names) == 40
 
 
 @pytest.mark.unit

@@ -145,7 +145,8 @@ def train(config, workdir, strategy=None):
   started = time.time()
   config = resolve(config, workdir)
   h = config.harmonic
-  strategy, chief, task_id = train_lib.start_run(config, workdir, strategy)
+  config, strategy, chief, task_id = train_lib.start_run(config, workdir,
+                                                        strategy)
   with strategy.scope():
     v1, _ = workdir_lib.restore_embedder(h.v1_workdir)
     v2, _ = workdir_lib.restore_embedder(h.init_workdir)

@@ -19,6 +19,7 @@ from facenet_tf import export
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.evaluation import calibration
 from facenet_tf.training import inputs
+from facenet_tf.training import memory_budget
 from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
 from facenet_tf.training import trainer as trainer_lib
@@ -67,13 +68,23 @@ def _write_eval(writer, step, result):
 
 
 def start_run(config, workdir, strategy=None):
-  """(strategy, chief, task_id): the chief keeps config.json; seeds set.
+  """(config, strategy, chief, task_id): the chief keeps config.json.
+
+  The returned config has the gradient-cache chunk of its memory budget
+  (memory_budget.py), if it gives one; the seeds are set.
 
   Raises:
-    ConfigError: the batch does not split over the strategy's replicas.
+    ConfigError: the batch does not split over the strategy's replicas, or
+      the memory budget cannot hold one image.
   """
   strategy = strategy or tf.distribute.get_strategy()
-  config_lib.validate_for_replicas(config, strategy.num_replicas_in_sync)
+  replicas = strategy.num_replicas_in_sync
+  if config.train.memory_budget_gb:
+    config = memory_budget.resolve_chunk(
+        config, workdir_lib.build_embedder(config), replicas)
+    report("Memory budget %.1f GiB per replica: grad_cache_chunk %d.",
+           config.train.memory_budget_gb, config.train.grad_cache_chunk)
+  config_lib.validate_for_replicas(config, replicas)
   chief, task_id = workdir_lib.worker_role(strategy)
   if chief:
     workdir_lib.save_config(config, workdir)
@@ -82,14 +93,14 @@ def start_run(config, workdir, strategy=None):
     if alignment is not None:
       spec_lib.write(alignment, workdir)
   keras.utils.set_random_seed(config.seed)
-  return strategy, chief, task_id
+  return config, strategy, chief, task_id
 
 
 def train(config, workdir, strategy=None):
   """Trains, evaluates and exports; returns the result dict (results.json)."""
   started = time.time()
   config = config_lib.validate(config)
-  strategy, chief, task_id = start_run(config, workdir, strategy)
+  config, strategy, chief, task_id = start_run(config, workdir, strategy)
   with strategy.scope():
     embedder = workdir_lib.build_embedder(config)
     trainer = trainer_lib.FaceNetTrainer(

@@ -1,0 +1,72 @@
+"""The paper recipes (experiments/paper_<arch>.py): targets and a CPU smoke run.
+
+Each `:smoke` run takes the full recipe's code path (TFRecord shards, the
+P x K + R sampler, global semi-hard mining, the gradient cache with the
+chunk its memory budget gives, AdaGrad with the piecewise schedule,
+verification and export) for 2 steps of 20 images at the recipe's own
+image size, on 8 LFW people.
+"""
+import importlib
+import json
+import pathlib
+
+import pytest
+
+from data_pipelines import build_tfrecords
+from experiments import paper_base
+from facenet_tf import config as config_lib
+from facenet_tf.training import train_lib
+from tests import record_fixtures
+from tests.conftest import shared_path
+
+RECIPES = {"nn2": 224, "nn4": 96, "nns2": 160, "inception_resnet_v1": 160}
+
+
+def _recipe(arch, arg):
+  return importlib.import_module(f"experiments.paper_{arch}").get_config(arg)
+
+
+@pytest.fixture(scope="module")
+def lfw8(tmp_path_factory):
+  tmp = tmp_path_factory.mktemp("lfw8")
+  tree, pairs = record_fixtures.lfw_subset_and_pairs(
+      shared_path("data", "lfw"), tmp)
+  shards = tmp / "shards"
+  build_tfrecords.build(str(tree), str(shards), name="lfw8", num_shards=2,
+                        num_workers=1)
+  return shards, tree, pairs
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("arch", sorted(RECIPES))
+def test_accelerator_targets_are_the_paper_batch(arch):
+  """P 40 x K 40 + R 200 = 1,800 (§3.2) splits into 8 replicas of 5
+  identities and 25 negatives: 225 images each."""
+  for target in ("gpu8", "tpu"):
+    c = _recipe(arch, target)
+    assert (c.data.p, c.data.k, c.data.r) == (40, 40, 200)
+    assert c.model.name == arch and c.model.image_size == RECIPES[arch]
+    assert c.model.dtype_policy == "mixed_bfloat16" and c.train.jit_compile
+    assert c.train.memory_budget_gb == paper_base.BUDGET_GIB[target]
+    assert (c.optimizer.name, c.optimizer.learning_rate) == ("adagrad", 0.05)
+    assert (c.loss.margin, c.model.embedding_dim) == (0.2, 128)
+    config_lib.validate_for_replicas(c, 8)
+  with pytest.raises(config_lib.ConfigError, match="hardware target"):
+    _recipe(arch, "gpu")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("arch", sorted(RECIPES))
+def test_smoke_recipe_trains_through_the_budget_chunk(arch, lfw8, tmp_path):
+  shards, tree, pairs = lfw8
+  c = _recipe(arch, "smoke")
+  c.data.tfrecords.dir = str(shards)
+  c.eval.pairs, c.eval.images_dir = str(pairs), str(tree)
+  result = train_lib.train(c, str(tmp_path / "run"))
+  assert result["steps"] == 2
+  saved = json.loads((tmp_path / "run" / "config.json").read_text())
+  chunk = saved["train"]["grad_cache_chunk"]
+  assert 0 < chunk < 20 and 20 % chunk == 0, chunk  # the cache is on
+  assert saved["model"]["image_size"] == RECIPES[arch]
+  assert 0.0 <= result["verification_accuracy"] <= 1.0
+  assert pathlib.Path(result["saved_model"], "saved_model.pb").exists()
