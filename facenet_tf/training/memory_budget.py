@@ -28,10 +28,11 @@ from keras import layers
 
 from facenet_tf import config as config_lib
 
-# Peak allocator bytes per image / (4 x activation_elements). NOT YET
-# MEASURED (session 6 ran out of time): 2.1 is a conservative guess (each
-# kept layer output plus its transient gradient); bench_paper_step.py
-# --parts memory measures it per architecture.
+# Peak allocator bytes per image / (4 x activation_elements). Measured on
+# this CPU in float32 (bench_paper_step.py --parts memory): 0.65-1.00
+# (nn2 0.92, nn4 0.82, nns2 1.00, inception_resnet_v1 0.65, resnet_small
+# 0.70). 2.1 keeps a 2x margin for what a CPU does not have (cuDNN
+# workspaces, XLA buffers) until a GPU/TPU measurement replaces it.
 ACTIVATION_FACTOR = 2.1
 # Allocator fragmentation, framework buffers and the input pipeline's
 # prefetched batch live outside the model's tensors.
