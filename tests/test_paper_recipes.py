@@ -20,6 +20,11 @@ from tests import record_fixtures
 from tests.conftest import shared_path
 
 RECIPES = {"nn2": 224, "nn4": 96, "nns2": 160, "inception_resnet_v1": 160}
+# The default run keeps the lightest smoke run (nns2); the others trace the
+# gradient cache of large models at their full size (373 s for all four
+# beside another test): `pytest -m slow` runs them.
+SMOKE = [pytest.param(arch, marks=() if arch == "nns2" else pytest.mark.slow)
+         for arch in sorted(RECIPES)]
 
 
 def _recipe(arch, arg):
@@ -56,7 +61,7 @@ def test_accelerator_targets_are_the_paper_batch(arch):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("arch", sorted(RECIPES))
+@pytest.mark.parametrize("arch", SMOKE)
 def test_smoke_recipe_trains_through_the_budget_chunk(arch, lfw8, tmp_path):
   shards, tree, pairs = lfw8
   c = _recipe(arch, "smoke")
