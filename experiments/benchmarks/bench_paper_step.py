@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -47,6 +48,7 @@ def _child(args, *extra):
 
 def child(spec):
   """Runs one measurement in this process; prints one JSON line."""
+  import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import train_steps  # pylint: disable=g-import-not-at-top
   from peak_memory import reset_peak, status_mb  # pylint: disable=g-import-not-at-top
@@ -55,7 +57,7 @@ def child(spec):
   embedder = models.build(spec["model"], image_size=(spec["size"],) * 2)
   if spec.get("frozen_bn"):
     for layer in embedder._flatten_layers():  # pylint: disable=protected-access
-      if isinstance(layer, tf.keras.layers.BatchNormalization):
+      if isinstance(layer, keras.layers.BatchNormalization):
         layer.trainable = False
   if spec["kind"] == "gradient":
     _save_gradient(spec, embedder)
@@ -68,7 +70,6 @@ def child(spec):
   step((images, labels))  # trace and warm up
   base, method = reset_peak()
   tf.config.experimental.reset_memory_stats("CPU:0")
-  import time  # pylint: disable=g-import-not-at-top
   started = time.perf_counter()
   step((images, labels))["loss"].numpy()
   seconds = time.perf_counter() - started
