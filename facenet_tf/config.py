@@ -92,6 +92,10 @@ def get_config(arg=None):
   c.loss.softmax_weight = 0.0
   c.loss.softmax_scale = 30.0
   c.loss.softmax_margin = 0.35
+  # > 0 (with softmax_weight > 0): the first N steps train the softmax alone
+  # (pre-training on the identities' labels), the rest the triplet loss
+  # alone (fine-tuning, §3); 0: both losses on every step.
+  c.loss.softmax_pretrain_steps = 0
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adagrad"           # paper §4: AdaGrad, lr 0.05
@@ -173,6 +177,12 @@ def validate(c):
          "loss.softmax_scale > 0.")
   _check(c.loss.softmax_weight == 0 or c.train.grad_cache_chunk == 0,
          "loss.softmax_weight > 0 does not work with train.grad_cache_chunk.")
+  _check(c.loss.softmax_pretrain_steps == 0 or (
+      c.loss.softmax_weight > 0
+      and 0 < c.loss.softmax_pretrain_steps < c.train.steps),
+         f"loss.softmax_pretrain_steps ({c.loss.softmax_pretrain_steps}) "
+         f"needs loss.softmax_weight > 0 and must lie in 0..train.steps "
+         f"({c.train.steps}), exclusive; 0 = off.")
   _check(c.train.memory_budget_gb >= 0 and not (
       c.train.memory_budget_gb and c.train.grad_cache_chunk),
          "train.memory_budget_gb must be >= 0, and set instead of "

@@ -115,3 +115,64 @@ def test_smoke_run_checkpoints_the_classifier(tmp_path):
   names = dict(tf.train.list_variables(str(tmp_path / "checkpoints")))
   shapes = [s for n, s in names.items() if n.startswith("classifier/")]
   assert [128, 40] in shapes, names
+
+
+def _trainer(mining, **softmax):
+  keras.utils.set_random_seed(0)
+  trainer = trainer_lib.FaceNetTrainer(models.build("tiny"), mining=mining,
+                                       **softmax)
+  trainer.compile(optimizer=keras.optimizers.SGD(0.1))
+  trainer.optimizer.build(trainer.trainable_variables)
+  return trainer
+
+
+def _pretraining(mining):
+  return _trainer(mining, num_classes=10, softmax_weight=1.0,
+                  softmax_pretrain_steps=1)
+
+
+def _weights(trainer):
+  return np.concatenate([w.ravel() for w in trainer.embedder.get_weights()])
+
+
+@pytest.mark.integration
+def test_softmax_pretraining_then_triplets_alone():
+  """softmax_pretrain_steps = 1, the same 16 images twice, SGD(0.1).
+
+  Step 1 trains the softmax alone: semi-hard and batch-all mining (different
+  triplets) give the same update. Step 2 trains the triplets alone: it is a
+  triplet-only trainer's step from the same weights, the class weights get
+  no gradient (plain SGD leaves them as they were), and the mining now
+  matters.
+  """
+  rng = np.random.default_rng(0)
+  images = rng.uniform(0, 255, (16, 64, 64, 3)).astype(np.float32)
+  labels = np.repeat(np.arange(4), 4).astype(np.int32)
+  semihard, batch_all = _pretraining("semihard"), _pretraining("batch_all")
+  for trainer in (semihard, batch_all):
+    trainer.train_step((images, labels))
+  np.testing.assert_allclose(_weights(semihard), _weights(batch_all),
+                             atol=1e-6)
+  triplets_only = _trainer("semihard")
+  triplets_only.embedder.set_weights(semihard.embedder.get_weights())
+  before = semihard.classifier.class_weights.numpy()
+  for trainer in (semihard, batch_all, triplets_only):
+    trainer.train_step((images, labels))
+  np.testing.assert_allclose(_weights(semihard), _weights(triplets_only),
+                             atol=1e-6)
+  np.testing.assert_array_equal(semihard.classifier.class_weights.numpy(),
+                                before)
+  assert np.abs(_weights(semihard) - _weights(batch_all)).max() > 1e-4
+  clone = trainer_lib.FaceNetTrainer.from_config(semihard.get_config())
+  assert clone.softmax_pretrain_steps == 1
+
+@pytest.mark.unit
+def test_bad_pretraining_settings_are_refused():
+  with pytest.raises(ValueError, match="softmax_weight"):
+    trainer_lib.FaceNetTrainer(models.build("tiny"), softmax_pretrain_steps=5)
+  for weight, steps in ((0.0, 5), (1.0, 20), (1.0, -1)):
+    config = config_lib.get_config("smoke")  # 20 steps
+    config.loss.softmax_weight = weight
+    config.loss.softmax_pretrain_steps = steps
+    with pytest.raises(config_lib.ConfigError, match="softmax_pretrain_steps"):
+      config_lib.validate(config)

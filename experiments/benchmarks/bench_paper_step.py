@@ -42,7 +42,10 @@ P, K, R = 40, 40, 200
 def _child(args, *extra):
   out = subprocess.run(
       [sys.executable, __file__, "--child", json.dumps(args), *extra],
-      check=True, capture_output=True, text=True)
+      check=False, capture_output=True, text=True)
+  if out.returncode:
+    raise RuntimeError(f"child {args} failed ({out.returncode}):\n"
+                       f"{out.stderr[-3000:]}")
   return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -54,6 +57,8 @@ def child(spec):
   from peak_memory import reset_peak, status_mb  # pylint: disable=g-import-not-at-top
   from facenet_tf import models  # pylint: disable=g-import-not-at-top
   from facenet_tf.training import memory_budget  # pylint: disable=g-import-not-at-top
+  # The same initial weights in every child (the gradient part compares two).
+  keras.utils.set_random_seed(0)
   embedder = models.build(spec["model"], image_size=(spec["size"],) * 2)
   if spec.get("frozen_bn"):
     for layer in embedder._flatten_layers():  # pylint: disable=protected-access
@@ -90,7 +95,6 @@ def _save_gradient(spec, embedder):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import train_steps  # pylint: disable=g-import-not-at-top
   from facenet_tf.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
-  keras.utils.set_random_seed(0)
   trainer = trainer_lib.FaceNetTrainer(embedder,
                                        grad_cache_chunk=spec["chunk"])
   trainer.compile(optimizer=keras.optimizers.SGD(1.0))

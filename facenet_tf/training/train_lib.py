@@ -111,7 +111,8 @@ def train(config, workdir, strategy=None):
                      if config.loss.softmax_weight else 0),
         softmax_weight=config.loss.softmax_weight,
         softmax_scale=config.loss.softmax_scale,
-        softmax_margin=config.loss.softmax_margin)
+        softmax_margin=config.loss.softmax_margin,
+        softmax_pretrain_steps=config.loss.softmax_pretrain_steps)
     trainer.compile(optimizer=optimizers.make_optimizer(
         config.optimizer, config.train.steps, config.model.dtype_policy))
     # Build the slots now, so a checkpoint restores them instead of deferring.

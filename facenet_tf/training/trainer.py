@@ -59,13 +59,15 @@ class FaceNetTrainer(keras.Model):
   time through a gradient cache. Mining, loss and update are the same;
   BatchNorm then normalises each chunk with its own statistics.
   `softmax_weight > 0` (needs `num_classes`, and no gradient cache) adds
-  `softmax_weight` x the cosine-margin softmax loss.
+  `softmax_weight` x the cosine-margin softmax loss. `softmax_pretrain_steps`
+  N > 0 turns the sum into two phases, by the optimizer's step count: steps
+  < N train the softmax alone, later ones the triplet loss alone.
   """
 
   def __init__(self, embedder, mining="semihard", margin=0.2,
                metric="squared_l2", mining_scope="global", grad_cache_chunk=0,
                num_classes=0, softmax_weight=0.0, softmax_scale=30.0,
-               softmax_margin=0.35, **kwargs):
+               softmax_margin=0.35, softmax_pretrain_steps=0, **kwargs):
     super().__init__(**kwargs)
     if grad_cache_chunk < 0:
       raise ValueError(f"grad_cache_chunk must be >= 0 (0 = off), got "
@@ -74,6 +76,8 @@ class FaceNetTrainer(keras.Model):
       raise ValueError(f"softmax_weight > 0 needs num_classes >= 2 (got "
                        f"{num_classes}) and grad_cache_chunk = 0 (got "
                        f"{grad_cache_chunk}).")
+    if softmax_pretrain_steps and not softmax_weight:
+      raise ValueError("softmax_pretrain_steps > 0 needs softmax_weight > 0.")
     if mining_scope not in ("global", "replica"):
       raise ValueError(f"mining_scope must be 'global' or 'replica', got "
                        f"{mining_scope!r}.")
@@ -87,6 +91,7 @@ class FaceNetTrainer(keras.Model):
     self.grad_cache_chunk = grad_cache_chunk
     self.num_classes, self.softmax_weight = num_classes, softmax_weight
     self.softmax_scale, self.softmax_margin = softmax_scale, softmax_margin
+    self.softmax_pretrain_steps = softmax_pretrain_steps
     self.classifier = None
     if softmax_weight:
       self.classifier = losses.CosineClassifier(
@@ -143,12 +148,22 @@ class FaceNetTrainer(keras.Model):
       global_size = tf.cast(tf.size(labels) * ctx.num_replicas_in_sync,
                             tf.float32)
       softmax = self.classifier(embeddings, labels) / global_size
-      loss += self.softmax_weight * softmax
+      loss = self._weighted(loss, softmax)
     # Weight decay is counted once over the replicas, not N times.
     reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
            if self.embedder.losses else tf.constant(0.0))
     scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
     return scaled, (totals, hist, reg, softmax)
+
+  def _weighted(self, triplet, softmax):
+    """triplet + w x softmax, or one of the two by phase (pre-training)."""
+    if not self.softmax_pretrain_steps:
+      return triplet + self.softmax_weight * softmax
+    # The optimizer's count is checkpointed, so a resumed run keeps its phase.
+    pretraining = tf.cast(
+        self.optimizer.iterations < self.softmax_pretrain_steps, triplet.dtype)
+    return ((1.0 - pretraining) * triplet
+            + pretraining * self.softmax_weight * softmax)
 
   def _loss_fn(self, ctx, images, labels):
     """The step's loss: [raw, embeddings] of `images` -> (scaled, aux)."""
@@ -196,7 +211,8 @@ class FaceNetTrainer(keras.Model):
         "grad_cache_chunk": self.grad_cache_chunk,
         "num_classes": self.num_classes, "softmax_weight": self.softmax_weight,
         "softmax_scale": self.softmax_scale,
-        "softmax_margin": self.softmax_margin})
+        "softmax_margin": self.softmax_margin,
+        "softmax_pretrain_steps": self.softmax_pretrain_steps})
     return config
 
   @classmethod
