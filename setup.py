@@ -1,6 +1,8 @@
 """facenet_tf: FaceNet (Schroff et al., CVPR 2015) in TensorFlow 2 / Keras 3."""
 import setuptools
 
+DEPLOY = ["ai-edge-litert>=2.3,<3", "tf2onnx>=1.17,<2", "onnx>=1.17,<2",
+          "onnxruntime>=1.20,<2"]
 EVAL = ["scikit-learn>=1.4,<2", "matplotlib>=3.8,<4", "scipy>=1.11,<2"]
 
 setuptools.setup(
@@ -48,7 +50,11 @@ setuptools.setup(
         # (facenet_tf/evaluation/ann_index.py): FAISS IVF-PQ, chosen over
         # ScaNN by bench_knn (and ScaNN 1.4.2 fails to import under TF 2.21).
         "index": ["faiss-cpu>=1.9,<2"],
+        # facenet-export --format litert / onnx and their runtimes
+        # (facenet_tf/deploy/): TF's own LiteRT converter, the ai-edge-litert
+        # interpreter (tf.lite.Interpreter is deprecated), tf2onnx, ONNX Runtime.
+        "deploy": DEPLOY,
         "test": ["pytest>=8,<10", "apache-beam>=2.77,<3",
-                 "faiss-cpu>=1.9,<2"] + EVAL,
+                 "faiss-cpu>=1.9,<2"] + EVAL + DEPLOY,
     },
 )

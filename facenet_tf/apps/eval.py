@@ -35,7 +35,7 @@ from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import eval_lib
 
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None,
-                                   "A facenet_tf SavedModel export.")
+                                   "A facenet_tf export: a SavedModel directory, or a .tflite or .onnx file (facenet-export --format).")
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "A facenet-train workdir: its saved_model/ if present, "
     "else its latest checkpoint.")

@@ -1,22 +1,34 @@
-"""facenet-export: a training workdir's latest checkpoint -> a SavedModel.
+"""facenet-export: a training workdir's latest checkpoint -> a deployable model.
 
     facenet-export --workdir DIR [--output DIR/saved_model] [--overwrite] \
         [--calibration_pairs FILE [--calibration_images_dir D]]
+    facenet-export --workdir DIR --format litert \
+        [--quantization float|dynamic|int8 --representative_dir ALIGNED]
+    facenet-export --workdir DIR --format onnx
+
+`--format litert` writes DIR/model[_dynamic|_int8].tflite and `onnx`
+DIR/model.onnx (facenet_tf/deploy/convert.py), each converted from a
+SavedModel of the same checkpoint; int8 calibrates on aligned faces
+(data_pipelines.align output). `facenet_tf.deploy.runtimes.load` and the
+photo API run every format.
 
 The export carries the workdir's alignment spec and thresholds: those of
 its results.json, or new ones calibrated on --calibration_pairs (validation
 pairs of people the model was not trained on; evaluation/calibration.py).
-Prints one JSON line: saved_model, step, image_size, embedding_dim,
+Prints one JSON line: saved_model (or model), format, step, image_size, embedding_dim,
 alignment (its name) and thresholds.
 """
 import json
 import os
+import tempfile
 
 from absl import flags
 
 from facenet_tf import export
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.apps import common
+from facenet_tf.deploy import convert
+from facenet_tf.deploy import faces as faces_lib
 from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.training import workdir as workdir_lib
@@ -27,6 +39,15 @@ _OUTPUT = flags.DEFINE_string("output", None,
                               "Export directory; default <workdir>/saved_model.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Replace an existing export (atomically).")
+_FORMAT = flags.DEFINE_enum("format", "savedmodel",
+                            ["savedmodel", "litert", "onnx"],
+                            "What to write.")
+_QUANTIZATION = flags.DEFINE_enum(
+    "quantization", "float", list(convert.QUANTIZATIONS),
+    "--format litert: float32, dynamic-range (int8 weights) or full int8.")
+_REPRESENTATIVE_DIR = flags.DEFINE_string(
+    "representative_dir", None, "--quantization int8: a tree of aligned "
+    "faces (data_pipelines.align output) to calibrate on; 200 are sampled.")
 _CALIBRATION_PAIRS = flags.DEFINE_string(
     "calibration_pairs", None, "LFW-format validation pairs on which to "
     "choose the export's thresholds (default: the workdir's results.json).")
@@ -49,18 +70,65 @@ def _thresholds(workdir):
   return None
 
 
+def _check_flags():
+  if _FORMAT.value != "litert" and _QUANTIZATION.value != "float":
+    common.fail("--quantization applies to --format litert only.")
+  if (_QUANTIZATION.value == "int8") != bool(_REPRESENTATIVE_DIR.value):
+    common.fail("--quantization int8 needs --representative_dir (aligned "
+                "faces), and --representative_dir needs int8.")
+
+
+def _default_output(workdir):
+  if _FORMAT.value == "onnx":
+    return workdir_lib.path(workdir, "model.onnx")
+  suffix = "" if _QUANTIZATION.value == "float" else f"_{_QUANTIZATION.value}"
+  return workdir_lib.path(workdir, f"model{suffix}.tflite")
+
+
+def _convert(saved_model, output, image_size, channels):
+  """The SavedModel at `saved_model` -> the --format file at `output`."""
+  if os.path.lexists(output) and not _OVERWRITE.value:
+    common.fail(f"{output} exists; pass --overwrite to replace it.")
+  try:
+    if _FORMAT.value == "onnx":
+      return convert.to_onnx(saved_model, output)[0]
+    faces = None
+    if _REPRESENTATIVE_DIR.value:
+      faces = faces_lib.aligned_faces(_REPRESENTATIVE_DIR.value, image_size,
+                                      channels)
+    return convert.to_litert(saved_model, output, _QUANTIZATION.value,
+                             faces)[0]
+  except (convert.ConversionError, ValueError, FileNotFoundError) as error:
+    common.fail(str(error))
+
+
 def main(argv):
   del argv
+  _check_flags()
   embedder, step = workdir_lib.restore_embedder(_WORKDIR.value)
-  output = _OUTPUT.value or workdir_lib.path(_WORKDIR.value, "saved_model")
   alignment = spec_lib.read(_WORKDIR.value)
   try:
     thresholds = _thresholds(_WORKDIR.value)
   except eval_lib.InputError as error:
     common.fail(str(error))
-  path = export.export_saved_model(embedder, output, overwrite=_OVERWRITE.value,
-                                   alignment=alignment, thresholds=thresholds)
-  print(json.dumps({"saved_model": path, "step": step,
+  if _FORMAT.value == "savedmodel":
+    output = _OUTPUT.value or workdir_lib.path(_WORKDIR.value, "saved_model")
+    path = export.export_saved_model(embedder, output,
+                                     overwrite=_OVERWRITE.value,
+                                     alignment=alignment,
+                                     thresholds=thresholds)
+  else:
+    with tempfile.TemporaryDirectory() as tmp:
+      saved_model = export.export_saved_model(
+          embedder, os.path.join(tmp, "saved_model"), alignment=alignment,
+          thresholds=thresholds)
+      path = _convert(saved_model,
+                      os.path.abspath(_OUTPUT.value or
+                                      _default_output(_WORKDIR.value)),
+                      tuple(embedder.image_size), embedder.channels)
+  print(json.dumps({("saved_model" if _FORMAT.value == "savedmodel"
+                     else "model"): path, "format": _FORMAT.value,
+                    "quantization": _QUANTIZATION.value, "step": step,
                     "image_size": list(embedder.image_size),
                     "embedding_dim": embedder.embedding_dim,
                     "alignment": alignment.name if alignment else None,

@@ -74,8 +74,8 @@ def load_embedder(saved_model=None, workdir=None):
                                                         "saved_model")):
     saved_model = os.path.join(workdir, "saved_model")
   if saved_model is not None:
-    if not os.path.isdir(saved_model):
-      raise FileNotFoundError(f"SavedModel {saved_model} does not exist.")
+    if not os.path.exists(saved_model):
+      raise FileNotFoundError(f"Model {saved_model} does not exist.")
     try:
       exported = export.load_exported(saved_model)
     except ValueError as error:
