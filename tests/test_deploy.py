@@ -149,3 +149,25 @@ def test_an_unconvertible_layer_is_named_and_nothing_is_written(tmp_path):
   with pytest.raises(convert.ConversionError, match="'singular_values'"):
     convert.to_litert(path, output)
   assert not output.exists() and not list((tmp_path / "out").glob("*"))
+
+
+@pytest.mark.integration
+def test_photo_api_runs_a_litert_reference_model(tmp_path):
+  """Two uncropped LFW photos through FaceRecognizer: the float LiteRT file
+  of the reference model finds the same faces and gives the SavedModel's
+  embeddings (1e-4) and calibrated threshold."""
+  from facenet_tf import photos  # pylint: disable=import-outside-toplevel
+  from facenet_tf import pretrained  # pylint: disable=import-outside-toplevel
+  from tests.conftest import shared_path  # pylint: disable=import-outside-toplevel
+  lfw = shared_path("data", "lfw", "images")
+  pictures = [str(lfw / "Aaron_Peirsol" / f"Aaron_Peirsol_000{i}.jpg")
+              for i in (1, 2)]
+  path, _ = convert.to_litert(pretrained.reference_model_path(),
+                              tmp_path / "reference.tflite")
+  saved, lite = photos.FaceRecognizer(), photos.FaceRecognizer(model=path)
+  assert lite.threshold() == saved.threshold()
+  for a, b in zip(saved.faces(pictures), lite.faces(pictures)):
+    assert [f.box for f in a.faces] == [f.box for f in b.faces]
+    np.testing.assert_allclose(np.stack([f.embedding for f in b.faces]),
+                               np.stack([f.embedding for f in a.faces]),
+                               atol=1e-4)

@@ -7,10 +7,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
 from facenet_tf import config as config_lib
+from facenet_tf import export
 from facenet_tf.training import train_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -154,3 +156,34 @@ def test_export_app_needs_only_the_workdir(smoke_run, tmp_path):
        str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True,
       timeout=120)
   assert missing.returncode == 2 and "config.json" in missing.stderr
+
+
+@pytest.mark.integration
+def test_export_app_writes_litert_and_refuses_bad_format_flags(smoke_run,
+                                                               tmp_path):
+  """--format litert from the workdir alone: the file carries the workdir's
+  alignment and runs through load_exported like its SavedModel."""
+  result, workdir = smoke_run
+  export_app = [sys.executable, "-m", "facenet_tf.apps.export", "--workdir",
+                str(workdir)]
+  output = tmp_path / "m.tflite"
+  out = subprocess.run([*export_app, "--format", "litert", "--output",
+                        str(output)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  line = json.loads(out.stdout.strip().splitlines()[-1])
+  assert (line["model"], line["format"]) == (str(output), "litert")
+  images = np.random.default_rng(0).integers(0, 256, (6, 64, 64, 3),
+                                             dtype=np.uint8)
+  np.testing.assert_allclose(export.load_exported(output)(images),
+                             export.load_exported(result["saved_model"])(
+                                 images), atol=1e-4)
+  for bad, message in ((["--format", "onnx", "--quantization", "int8"],
+                        "litert only"),
+                       (["--format", "litert", "--quantization", "int8"],
+                        "--representative_dir"),
+                       (["--format", "litert", "--output", str(output)],
+                        "exists")):
+    out = subprocess.run([*export_app, *bad], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2 and message in out.stderr, out.stderr[-2000:]

@@ -83,8 +83,9 @@ class FaceRecognizer:
   """Detects, aligns and embeds faces with an exported model.
 
   Args:
-    model: a facenet_tf SavedModel directory (facenet-export), or None for
-      the reference model inside the package.
+    model: a facenet_tf export (facenet-export): a SavedModel directory, a
+      LiteRT `.tflite` or an ONNX `.onnx` file; None: the reference model
+      inside the package.
     min_confidence: MTCNN score below which a detection is not a face.
     detect_max_side: photos are detected on a copy at most this large.
     batch_size: faces per model call.
