@@ -136,11 +136,7 @@ class ExportedEmbedder:
 
   def __call__(self, images, batch_size=256):
     """Embeds uint8 images [N, H, W, C] (RGB or grey as the model takes)."""
-    images = np.asarray(images)
-    expected = (*self.image_size, self.channels)
-    if images.dtype != np.uint8 or images.shape[1:] != expected:
-      raise ValueError(f"Expected uint8 images of shape [N, {expected}], got "
-                       f"{images.dtype} {images.shape}.")
+    images = checked_images(images, self.image_size, self.channels)
     return self._batched(self._embed, images, batch_size)
 
   def embed_encoded(self, encoded, batch_size=256):
@@ -155,6 +151,16 @@ class ExportedEmbedder:
     if not outputs:
       return np.zeros((0, self.embedding_dim), np.float32)
     return np.concatenate(outputs)
+
+
+def checked_images(images, image_size, channels):
+  """`images` as a uint8 array [N, H, W, C], or ValueError saying why not."""
+  images = np.asarray(images)
+  expected = (*image_size, channels)
+  if images.dtype != np.uint8 or images.shape[1:] != expected:
+    raise ValueError(f"Expected uint8 images of shape [N, {expected}], got "
+                     f"{images.dtype} {images.shape}.")
+  return images
 
 
 def load_exported(path):

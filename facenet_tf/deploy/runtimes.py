@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from facenet_tf import export
 from facenet_tf.alignment import spec as spec_lib
 
 SUFFIXES = {".tflite": "litert", ".onnx": "onnx"}
@@ -19,7 +20,6 @@ def load(path, num_threads=None):
   """The loader for the export at `path` (SavedModel dir, .tflite, .onnx)."""
   path = os.fspath(path)
   if os.path.isdir(path):
-    from facenet_tf import export  # pylint: disable=import-outside-toplevel
     return export.ExportedEmbedder(path)
   kind = SUFFIXES.get(os.path.splitext(path)[1].lower())
   if kind is None:
@@ -45,11 +45,7 @@ class _FileEmbedder:
                       if alignment else None)
 
   def __call__(self, images, batch_size=32):
-    images = np.asarray(images)
-    expected = (*self.image_size, self.channels)
-    if images.dtype != np.uint8 or images.shape[1:] != expected:
-      raise ValueError(f"Expected uint8 images of shape [N, {expected}], got "
-                       f"{images.dtype} {images.shape}.")
+    images = export.checked_images(images, self.image_size, self.channels)
     outputs = [self._run(images[i:i + batch_size])
                for i in range(0, len(images), batch_size)]
     if not outputs:
