@@ -132,17 +132,19 @@ class SingularValues(keras.layers.Layer):
     return tf.linalg.svd(tf.reshape(x, [-1, 4, 4]), compute_uv=False)
 
 
-if "test_unconvertible" not in registry.names():
-  @registry.register("test_unconvertible", image_size=(32, 32))
-  def _unconvertible(x, weight_decay):
-    del weight_decay
-    x = keras.layers.GlobalAveragePooling2D()(
-        keras.layers.Conv2D(16, 3, name="conv")(x))
-    return keras.layers.Flatten()(SingularValues(name="singular_values")(x))
+def _unconvertible(x, weight_decay):
+  del weight_decay
+  x = keras.layers.GlobalAveragePooling2D()(
+      keras.layers.Conv2D(16, 3, name="conv")(x))
+  return keras.layers.Flatten()(SingularValues(name="singular_values")(x))
 
 
 @pytest.mark.integration
-def test_an_unconvertible_layer_is_named_and_nothing_is_written(tmp_path):
+def test_an_unconvertible_layer_is_named_and_nothing_is_written(
+    tmp_path, monkeypatch):
+  # Registered for this test only: other tests walk every registered name.
+  monkeypatch.setitem(registry._REGISTRY, "test_unconvertible",  # pylint: disable=protected-access
+                      registry.Architecture(_unconvertible, (32, 32)))
   path = export.export_saved_model(models.build("test_unconvertible"),
                                    tmp_path / "saved_model")
   output = tmp_path / "out" / "m.tflite"
