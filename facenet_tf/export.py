@@ -167,8 +167,6 @@ def load_exported(path):
   """The loader of the export at `path`: an `ExportedEmbedder` for a
   SavedModel directory, a LiteRT / ONNX runtime for a `.tflite` / `.onnx`
   file (facenet_tf/deploy/runtimes.py), all with the same interface."""
-  if os.path.isdir(os.fspath(path)):
-    return ExportedEmbedder(path)
   from facenet_tf.deploy import runtimes  # pylint: disable=import-outside-toplevel
   return runtimes.load(path)
 

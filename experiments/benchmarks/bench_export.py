@@ -112,7 +112,7 @@ def main():
         cosine = np.sum(emb * reference, axis=1)
         ms, rate = _speed(model, probe[0])
         result = eval_lib.evaluate_pairs(
-            lambda x, m=model: m(eval_lib._to_uint8(x, m.channels)),  # pylint: disable=protected-access
+            lambda x, m=model: m(eval_lib.to_uint8(x, m.channels)),
             PAIRS, args.images_dir, model.image_size, progress=False,
             alignment=model.alignment)
         label = key[0] + (f" {key[1]}" if key[1] else "")

@@ -17,18 +17,11 @@ DEFAULT_LIMIT = 200
 
 
 def image_paths(images_dir):
-  """Every image file under `images_dir`, sorted."""
+  """Every image of the tree `images_dir/<identity>/...`, sorted."""
   if not os.path.isdir(images_dir):
     raise FileNotFoundError(f"Representative directory {images_dir} does not "
                             "exist.")
-  paths = sorted(
-      os.path.join(root, name) for root, _, names in os.walk(images_dir)
-      for name in names
-      if name.lower().endswith(eval_input.IMAGE_EXTENSIONS))
-  if not paths:
-    raise ValueError(f"{images_dir} holds no images "
-                     f"({', '.join(eval_input.IMAGE_EXTENSIONS)}).")
-  return paths
+  return eval_input.list_identity_tree(os.path.abspath(images_dir))[0]
 
 
 def aligned_faces(images_dir, image_size, channels=3, limit=DEFAULT_LIMIT,
@@ -46,6 +39,4 @@ def aligned_faces(images_dir, image_size, channels=3, limit=DEFAULT_LIMIT,
     images = np.concatenate([b.numpy() for b in batches])
   except tf.errors.InvalidArgumentError as error:  # names the bad file
     raise ValueError(error.message.strip().splitlines()[0]) from None
-  if channels == 1:
-    images = tf.image.rgb_to_grayscale(images).numpy()
-  return np.clip(np.round(images), 0, 255).astype(np.uint8)
+  return eval_lib.to_uint8(images, channels)

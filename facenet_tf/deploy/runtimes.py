@@ -6,6 +6,7 @@ ONNX Runtime. Every loader has the SavedModel loader's interface: metadata,
 image_size, channels, embedding_dim, architecture, alignment, and
 `__call__(uint8 images [N, H, W, C], batch_size)` -> float32 [N, D].
 """
+import json
 import os
 
 import numpy as np
@@ -20,7 +21,7 @@ def load(path, num_threads=None):
   """The loader for the export at `path` (SavedModel dir, .tflite, .onnx)."""
   path = os.fspath(path)
   if os.path.isdir(path):
-    return export.ExportedEmbedder(path)
+    return export.ExportedEmbedder(path)  # a SavedModel
   kind = SUFFIXES.get(os.path.splitext(path)[1].lower())
   if kind is None:
     raise ValueError(f"{path} is neither a SavedModel directory nor a "
@@ -82,7 +83,6 @@ class OnnxEmbedder(_FileEmbedder):
   """An `.onnx` export on ONNX Runtime's CPU provider."""
 
   def __init__(self, path, num_threads=None):
-    import json  # pylint: disable=import-outside-toplevel
     import onnxruntime  # pylint: disable=import-outside-toplevel
     from facenet_tf.deploy import convert  # pylint: disable=import-outside-toplevel
     options = onnxruntime.SessionOptions()

@@ -80,20 +80,21 @@ def load_embedder(saved_model=None, workdir=None):
       exported = export.load_exported(saved_model)
     except ValueError as error:
       raise InputError(str(error)) from None
-    to_model = lambda images: exported(_to_uint8(images, exported.channels))
+    to_model = lambda images: exported(to_uint8(images, exported.channels))
     return Embedder(to_model, exported.image_size, saved_model,
                     exported.alignment, exported.metadata.get("thresholds"))
   embedder, step = workdir_lib.restore_embedder(workdir)
   forward = tf.function(lambda x: embedder(tf.cast(x, tf.float32),
                                            training=False))
-  to_model = lambda images: forward(_to_uint8(images,
+  to_model = lambda images: forward(to_uint8(images,
                                               embedder.channels)).numpy()
   return Embedder(to_model, tuple(embedder.image_size),
                   f"{workdir} (checkpoint step {step})",
                   spec_lib.read(workdir))
 
 
-def _to_uint8(images, channels):
+def to_uint8(images, channels):
+  """float 0..255 RGB images -> the uint8 model input (grey if channels = 1)."""
   images = np.asarray(images, np.float32)
   if channels == 1:
     images = tf.image.rgb_to_grayscale(images).numpy()
