@@ -34,7 +34,8 @@ def run(job, identities, listing_skipped, run_info, pipeline_args):
 
   Args:
     job: a `tfrecords_output.Job`.
-    identities: `(name, shard)` pairs from `list_identities`.
+    identities: `(name, shard)` pairs from `list_identities`, in the record
+      order, which each shard keeps (as the local runner does).
     listing_skipped: skip entries found while listing the input directory.
     run_info: the manifest's `run` field.
     pipeline_args: Beam pipeline options, e.g. `["--runner=DataflowRunner"]`.
@@ -54,8 +55,9 @@ def run(job, identities, listing_skipped, run_info, pipeline_args):
         | "Names" >> beam.Map(lambda identity: identity.name)
         | "AllNames" >> beam.combiners.ToList()
         | "Labels" >> beam.Map(tfrecords_identities.assign_labels))
+    rank = {name: i for i, (name, _) in enumerate(identities)}
     keyed_records = usable | "Serialize" >> beam.Map(
-        _keyed_record, beam.pvalue.AsSingleton(labels))
+        _keyed_record, rank, beam.pvalue.AsSingleton(labels))
     every_shard = pipeline | "EveryShard" >> beam.Create(
         [(shard, None) for shard in range(job.num_shards)])
     written = (
@@ -78,17 +80,16 @@ def _convert(folder, job):
       job.input_dir, name, shard, job.min_images)
 
 
-def _keyed_record(identity, labels):
-  label = labels[identity.name]
-  record = tfrecords_identities.serialize(label, identity)
-  return identity.shard, (label, record)
+def _keyed_record(identity, rank, labels):
+  record = tfrecords_identities.serialize(labels[identity.name], identity)
+  return identity.shard, (rank[identity.name], record)
 
 
 def _write_shard(shard_entries, job):
   shard, entries = shard_entries
-  labelled = sorted((e for e in entries if e is not None), key=lambda e: e[0])
+  ranked = sorted((e for e in entries if e is not None), key=lambda e: e[0])
   tfrecords_output.write_shard(job.shard_path(shard),
-                               [record for _, record in labelled])
+                               [record for _, record in ranked])
   return shard
 
 

@@ -1,7 +1,7 @@
 r"""Convert a face tree `D/<identity>/<image>` into TFRecord shards + manifest.
 
     python -m data_pipelines.build_tfrecords --input_dir D --output_dir O \
-        [--name N] [--num_shards 16] [--min_images 1] [--overwrite] \
+        [--name N] [--num_shards 16] [--min_images 1] [--seed 0] [--overwrite] \
         [--runner local|beam] [--num_workers W] [-- BEAM_PIPELINE_OPTIONS]
 
 Writes `O/N.tfrecord-00000-of-00016`... with one `tf.train.Example` per
@@ -13,6 +13,10 @@ Labels: the identities that keep at least --min_images usable images, sorted
 by folder name, get 0..n-1. A skipped identity gets no label and no record,
 so labels stay dense; when something is skipped, a label is therefore not
 the folder's position in the sorted tree: the manifest maps names to labels.
+
+Records: identities are written in a random order fixed by --seed, not by
+name, so that a reader's shuffle buffer draws identities from the whole
+tree, not from one alphabetical window (data_pipelines/tfrecords_identities.py).
 
 Images: JPEG/PNG files are stored as their own bytes when TensorFlow decodes
 them; other formats (PGM, BMP, GIF, TIFF...) are decoded with Pillow and
@@ -46,7 +50,7 @@ RUNNERS = runners.RUNNERS
 
 
 def build(input_dir, output_dir, *, name=None, num_shards=16, min_images=1,
-          runner="local", num_workers=None, overwrite=False,
+          seed=0, runner="local", num_workers=None, overwrite=False,
           pipeline_args=()):
   """Converts `input_dir` into shards and a manifest in `output_dir`.
 
@@ -57,6 +61,7 @@ def build(input_dir, output_dir, *, name=None, num_shards=16, min_images=1,
     num_shards: number of shard files; a shard is the local runner's unit of
       work, so use at least as many as workers.
     min_images: identities with fewer usable images are skipped.
+    seed: fixes the random record order of the identities.
     runner: 'local' or 'beam'.
     num_workers: processes of the local runner; default: usable CPUs.
     overwrite: replace a previous conversion in `output_dir`.
@@ -72,14 +77,14 @@ def build(input_dir, output_dir, *, name=None, num_shards=16, min_images=1,
   _check_arguments(name, num_shards, min_images, runner, num_workers,
                    pipeline_args)
   identities, listing_skipped = tfrecords_identities.list_identities(
-      input_dir, num_shards)
+      input_dir, num_shards, seed)
   tfrecords_output.prepare_output_dir(input_dir, output_dir, overwrite)
   job = tfrecords_output.Job(input_dir, output_dir, name, num_shards,
                              min_images)
   if runner == "local":
     num_workers = num_workers or len(os.sched_getaffinity(0))
     run_info = {"runner": "local", "num_workers": num_workers,
-                "command_line": sys.argv}
+                "record_order_seed": seed, "command_line": sys.argv}
     summaries = tfrecords_local.run(job, identities, num_workers)
     tfrecords_manifest.write(job, summaries, listing_skipped, run_info)
   else:
@@ -87,7 +92,7 @@ def build(input_dir, output_dir, *, name=None, num_shards=16, min_images=1,
     # runner's spawned workers re-import this module (~2 s more each).
     from data_pipelines import beam_tfrecords
     run_info = {"runner": "beam", "pipeline_args": list(pipeline_args),
-                "command_line": sys.argv}
+                "record_order_seed": seed, "command_line": sys.argv}
     beam_tfrecords.run(job, identities, listing_skipped, run_info,
                        pipeline_args)
   return tfrecords_manifest.read(output_dir)
@@ -123,6 +128,8 @@ def _parse(argv):
                       help="number of shard files (default: 16)")
   parser.add_argument("--min_images", type=int, default=1,
                       help="skip identities with fewer usable images")
+  parser.add_argument("--seed", type=int, default=0,
+                      help="fixes the random record order (default: 0)")
   parser.add_argument("--runner", choices=RUNNERS, default="local")
   parser.add_argument("--num_workers", type=int,
                       help="local runner processes (default: usable CPUs)")
@@ -139,7 +146,7 @@ def main(argv):
     manifest = build(
         args.input_dir, args.output_dir, name=args.name,
         num_shards=args.num_shards, min_images=args.min_images,
-        runner=args.runner, num_workers=args.num_workers,
+        seed=args.seed, runner=args.runner, num_workers=args.num_workers,
         overwrite=args.overwrite, pipeline_args=pipeline_args)
   except ConversionError as error:
     parser.error(str(error))  # exit status 2, no traceback

@@ -1,8 +1,12 @@
 """The per-identity work both runners share: list, convert, label, serialise.
 
-The input is a tree `D/<identity>/<image>`. Identity folders, sorted by name,
-go round-robin to shards (the i-th folder to shard i mod S): balanced, and
-known before any image is read, so a worker can own a whole shard. Labels are
+The input is a tree `D/<identity>/<image>`. Identity folders are put in a
+seeded random order, the record order, and go round-robin to shards in it
+(the i-th to shard i mod S): balanced, and known before any image is read,
+so a worker can own a whole shard. The order is random, not sorted by name,
+because a reader's shuffle buffer only mixes a window of consecutive records:
+sorted shards fed batches of alphabetically adjacent identities, i.e. one
+source at a time in a merged tree (WORKSPACE_NOTES.md, #14 session 8). Labels are
 given later, 0..n-1 over the identities that kept at least `min_images`
 usable images, sorted by name: a skipped identity takes no label, so labels
 stay dense, and the label of an identity depends on which others were skipped.
@@ -13,6 +17,7 @@ trees on Dataflow workers.
 import collections
 import dataclasses
 import os
+import random
 
 import tensorflow as tf
 
@@ -67,12 +72,13 @@ class Identity:
     }
 
 
-def list_identities(input_dir, num_shards):
+def list_identities(input_dir, num_shards, seed=0):
   """The identity folders of `input_dir` and their shards.
 
   Returns:
-    `(identities, skipped)`: `(name, shard)` for each folder, sorted by name;
-    skip entries for the files found directly under `input_dir`.
+    `(identities, skipped)`: `(name, shard)` for each folder, in the record
+    order (sorted names shuffled with `seed`); skip entries for the files
+    found directly under `input_dir`.
 
   Raises:
     ConversionError: `input_dir` is missing or holds no folder.
@@ -90,6 +96,7 @@ def list_identities(input_dir, num_shards):
     raise ConversionError(
         f"input_dir {input_dir} holds no identity folder; expected "
         "<input_dir>/<identity>/<image>")
+  random.Random(seed).shuffle(names)
   return [(name, i % num_shards) for i, name in enumerate(names)], skipped
 
 

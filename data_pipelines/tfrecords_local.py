@@ -29,7 +29,7 @@ def run(job, identities, num_workers):
 
   Args:
     job: a `tfrecords_output.Job`.
-    identities: `(name, shard)` pairs from `list_identities`, sorted by name.
+    identities: `(name, shard)` pairs from `list_identities`, in record order.
     num_workers: number of worker processes.
 
   Returns:

@@ -11,9 +11,11 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines import build_tfrecords
+from data_pipelines import tfrecords_identities
 from data_pipelines import tfrecords_images
 from data_pipelines import tfrecords_output
 from data_pipelines.tfrecords_identities import ConversionError
+from facenet_tf.data import pk_sampler
 from facenet_tf.data import records
 from tests.conftest import shared_path
 
@@ -128,20 +130,24 @@ def test_every_good_image_once_with_label_pixels_and_size(converted, tree):
 
 
 @pytest.mark.integration
-def test_manifest_counts_labels_and_every_skipped_path(converted):
+def test_manifest_counts_labels_and_every_skipped_path(converted, tree):
   manifest = json.loads((converted["local"] / "manifest.json").read_text())
   assert {e["path"]: e["reason"] for e in manifest["skipped"]} == SKIPPED
   assert manifest["skipped_counts"] == {
       "directory": 1, "empty_identity": 2, "not_an_identity_folder": 1,
       "not_an_image": 1, "undecodable": 3}
   assert manifest["num_images"] == 11 and manifest["num_identities"] == 4
-  # Folders go round-robin in sorted order, skipped ones included.
+  # Folders go round-robin in the seeded record order, skipped ones
+  # included; labels follow the sorted names.
+  shard_of = dict(tfrecords_identities.list_identities(
+      str(tree), 3, seed=0)[0])
   assert manifest["identities"] == {
-      n: {"label": LABELS[n], "num_images": len(GOOD[n]), "shard": shard}
-      for n, shard in (("alice", 0), ("bob", 1), ("dave", 0), ("frank", 2))}
+      n: {"label": LABELS[n], "num_images": len(GOOD[n]), "shard": shard_of[n]}
+      for n in GOOD}
   assert manifest["shards"] == [f"faces.tfrecord-0000{i}-of-00003"
                                 for i in range(3)]
-  assert manifest["shard_num_images"] == [5, 3, 3]
+  assert manifest["shard_num_images"] == [
+      sum(len(GOOD[n]) for n in GOOD if shard_of[n] == i) for i in range(3)]
   assert manifest["images"]["stored_formats"] == {"jpeg": 3, "png": 8}
   assert manifest["images"]["channels"] == {"1": 3, "3": 8}
   assert not manifest["images"]["all_same_size"]
@@ -160,6 +166,41 @@ def _assert_same_output(first, second):
                for d in (first, second)]
   assert [m.pop("run")["runner"] for m in manifests] == ["local", "beam"]
   assert manifests[0] == manifests[1]
+
+
+@pytest.mark.unit
+def test_record_order_is_seeded_balanced_and_spread_over_the_names(tmp_path):
+  """120 folders, 3 shards: 40 each. Sorted, the first 12 records would be
+  names 0-11 (span 11); a random order's first 12 span ~100 of 119."""
+  names = [f"id_{i:03d}" for i in range(120)]
+  for name in names:
+    (tmp_path / name).mkdir()
+  order, _ = tfrecords_identities.list_identities(str(tmp_path), 3, seed=0)
+  assert order == tfrecords_identities.list_identities(str(tmp_path), 3)[0]
+  assert order != tfrecords_identities.list_identities(
+      str(tmp_path), 3, seed=1)[0]
+  assert sorted(n for n, _ in order) == names
+  assert [s for _, s in order] == [i % 3 for i in range(120)]
+  first = [names.index(n) for n, _ in order[:12]]
+  assert max(first) - min(first) > 60, first
+
+
+@pytest.mark.integration
+def test_a_small_shuffle_buffer_draws_identities_from_the_whole_tree(tmp_path):
+  """The P x K sampler over converted shards: 60 identities "a_00".."b_29"
+  (two sources, as in a merged tree), 2 shards, a buffer of 6 identities,
+  P = 4. Records in name order gave its first 3 batches labels within ~10
+  of each other, all of source a; the record order spreads them."""
+  rng = np.random.default_rng(0)
+  for name in [f"{s}_{i:02d}" for s in "ab" for i in range(30)]:
+    (tmp_path / "tree" / name).mkdir(parents=True)
+    for j in range(2):
+      (tmp_path / "tree" / name / f"{j}.jpg").write_bytes(_jpeg(rng, (8, 8)))
+  _build(tmp_path / "tree", tmp_path / "shards", "local", num_shards=2)
+  batches = pk_sampler.pk_dataset(str(tmp_path / "shards"), p=4, k=2,
+                                  image_size=8, shuffle_buffer=6)
+  labels = np.concatenate([y.numpy() for _, y in batches.take(3)])
+  assert labels.max() - labels.min() > 30 and labels.max() >= 30, labels
 
 
 @pytest.mark.integration
