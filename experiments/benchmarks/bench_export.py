@@ -2,13 +2,15 @@
 
   python experiments/benchmarks/bench_export.py [--models reference,nns2] \
       [--images_dir /tmp/facenet_faces/aligned/lfw_landmarks] \
-      [--representative_dir /tmp/facenet_faces/aligned/celeba_landmarks]
+      [--representative_dir /tmp/facenet_faces/aligned/celeba_landmarks] \
+      [--nns2_workdir /tmp/facenet_faces/runs/nns2_s8]
 
 For the reference model (facenet_tf/pretrained) and `nns2` (the paper's
-phone model, §4; random weights here, so its accuracy row only shows
-parity), each format (SavedModel; LiteRT float, dynamic-range, int8; ONNX):
+phone model, §4: the SavedModel of --nns2_workdir, a trained run; without
+it random weights, whose accuracy rows only show parity), each format (SavedModel; LiteRT float, dynamic-range, int8; ONNX):
 file size; single-image latency (median of 30 calls after 3) and batch-32
-throughput on this machine's 2 cores; LFW pairsDevTest accuracy on the
+throughput on this machine's 2 cores (--num_threads for LiteRT and ONNX
+Runtime); LFW pairsDevTest accuracy on the
 aligned tree (the SavedModel's crop and protocol); and the embedding
 cosine against the SavedModel on the first 200 pair faces. int8 calibrates
 on 200 aligned CelebA faces (no LFW person). Targets (issue #17): accuracy
@@ -65,10 +67,12 @@ def _speed(model, image):
   return 1e3 * float(np.median(times)), 160 / (time.perf_counter() - started)
 
 
-def _export(name, tmp, representative):
+def _export(name, tmp, representative, trained=None):
   """{(format, quantization): path} of every format of model `name`."""
   if name == "reference":
     saved_model = pretrained.reference_model_path()
+  elif trained:
+    saved_model = os.path.join(trained, "saved_model")
   else:
     saved_model = export.export_saved_model(models.build(name),
                                             os.path.join(tmp, name))
@@ -90,6 +94,10 @@ def main():
   parser.add_argument("--models", default="reference,nns2")
   parser.add_argument("--images_dir",
                       default="/tmp/facenet_faces/aligned/lfw_landmarks")
+  parser.add_argument("--num_threads", type=int, default=2,
+                      help="LiteRT / ONNX Runtime threads (TF uses all cores)")
+  parser.add_argument("--nns2_workdir", default="",
+                      help="a trained nns2 run (default: random weights)")
   parser.add_argument("--representative_dir",
                       default="/tmp/facenet_faces/aligned/celeba_landmarks")
   args = parser.parse_args()
@@ -101,10 +109,11 @@ def main():
         f"{'accuracy':>10}{'AUC':>8}{'min cos':>9}{'mean cos':>9}")
   with tempfile.TemporaryDirectory() as tmp:
     for name in args.models.split(","):
-      paths = _export(name, tmp, args.representative_dir)
+      paths = _export(name, tmp, args.representative_dir,
+                      args.nns2_workdir if name == "nns2" else None)
       reference = None
       for key, path in paths.items():
-        model = runtimes.load(path)
+        model = runtimes.load(path, num_threads=args.num_threads)
         probe = faces.aligned_faces(args.images_dir, model.image_size,
                                     model.channels, limit=200)
         emb = model(probe)
