@@ -4,7 +4,9 @@ Each `:smoke` run takes the full recipe's code path (TFRecord shards, the
 P x K + R sampler, global semi-hard mining, the gradient cache with the
 chunk its memory budget gives, AdaGrad with the piecewise schedule,
 verification and export) for 2 steps of 20 images at the recipe's own
-image size, on 8 LFW people.
+image size, on 8 LFW people. Their cost is mostly the cached step (its two
+chunks unroll two model copies each, grad_cache.py): 62-112 s each for
+nn4, nn2 and inception_resnet_v1 (WORKSPACE_NOTES.md, #18).
 """
 import importlib
 import json
@@ -20,11 +22,6 @@ from tests import record_fixtures
 from tests.conftest import shared_path
 
 RECIPES = {"nn2": 224, "nn4": 96, "nns2": 160, "inception_resnet_v1": 160}
-# The default run keeps the lightest smoke run (nns2); the others trace the
-# gradient cache of large models at their full size (373 s for all four
-# beside another test): `pytest -m slow` runs them.
-SMOKE = [pytest.param(arch, marks=() if arch == "nns2" else pytest.mark.slow)
-         for arch in sorted(RECIPES)]
 
 
 def _recipe(arch, arg):
@@ -61,7 +58,7 @@ def test_accelerator_targets_are_the_paper_batch(arch):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("arch", SMOKE)
+@pytest.mark.parametrize("arch", sorted(RECIPES))
 def test_smoke_recipe_trains_through_the_budget_chunk(arch, lfw8, tmp_path):
   shards, tree, pairs = lfw8
   c = _recipe(arch, "smoke")
