@@ -65,8 +65,8 @@ def to_onnx(saved_model, output):
   import tf2onnx  # pylint: disable=import-outside-toplevel
   metadata = dict(export.read_metadata(saved_model), format="onnx",
                   quantization="float")
-  loaded = tf.saved_model.load(os.fspath(saved_model))
-  serving = loaded.signatures["serving_default"]
+  # `loaded` owns the variables the signature reads: keep it in scope.
+  loaded, serving = _serving(saved_model)  # pylint: disable=unused-variable
   spec = [serving.structured_input_signature[1]["images"]]
   serve = tf.function(lambda images: serving(images=images),
                       input_signature=spec)
@@ -74,17 +74,22 @@ def to_onnx(saved_model, output):
     model, _ = tf2onnx.convert.from_function(serve, input_signature=spec,
                                              opset=ONNX_OPSET)
   except Exception as error:  # tf2onnx raises several types
-    _, frozen = _frozen_serving(saved_model)
+    frozen = convert_to_constants.convert_variables_to_constants_v2(serving)
     raise ConversionError(_naming_the_layer("ONNX", error, frozen)) from None
   entry = model.metadata_props.add()
   entry.key, entry.value = METADATA_KEY, json.dumps(metadata, sort_keys=True)
   return _write(output, model.SerializeToString()), metadata
 
 
+def _serving(saved_model):
+  """(loaded SavedModel, its serving_default signature)."""
+  loaded = tf.saved_model.load(os.fspath(saved_model))
+  return loaded, loaded.signatures["serving_default"]
+
+
 def _frozen_serving(saved_model):
   """(loaded SavedModel, serving_default with its variables as constants)."""
-  loaded = tf.saved_model.load(os.fspath(saved_model))
-  serving = loaded.signatures["serving_default"]
+  loaded, serving = _serving(saved_model)
   return loaded, convert_to_constants.convert_variables_to_constants_v2(
       serving)
 
