@@ -152,13 +152,18 @@ def _with_litert_metadata(flat, metadata):
 
 
 def read_litert_metadata(flat):
-  """The `facenet_export` metadata dict of LiteRT model bytes."""
-  from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=g-direct-tensorflow-import,import-outside-toplevel
-  model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flat))
-  for entry in model.metadata or []:
-    name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
-    if name == METADATA_KEY:
-      return json.loads(bytes(model.buffers[entry.buffer].data).decode())
+  """The `facenet_export` metadata dict of LiteRT model bytes.
+
+  Reads the flatbuffer in place (the generated accessors): only the
+  metadata table and its one buffer are touched, not the weights.
+  """
+  from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-direct-tensorflow-import,import-outside-toplevel
+  model = schema.Model.GetRootAs(bytearray(flat), 0)
+  for i in range(model.MetadataLength()):
+    entry = model.Metadata(i)
+    if entry.Name().decode() == METADATA_KEY:
+      return json.loads(
+          model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode())
   raise ValueError("This LiteRT model holds no facenet_export metadata: "
                    "write it with facenet-export --format litert.")
 
