@@ -17,7 +17,6 @@ import os
 import pathlib
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,21 +33,10 @@ WORKERS = 2
 STARTUP_TIMEOUT_S = 180
 # How long a survivor may take to notice a dead or hung peer and exit.
 FAILURE_DEADLINE_S = 120
-# Another process may take a port between `_free_ports` and the worker's bind.
+# Another process may take a port between local_worker_addresses and the
+# worker's bind.
 STARTUP_ATTEMPTS = 3
 PORT_TAKEN = "Could not start gRPC server"
-
-
-def _free_ports(n):
-  """`n` distinct ports free right now (all held open until all are read)."""
-  sockets = [socket.socket() for _ in range(n)]
-  try:
-    for s in sockets:
-      s.bind(("127.0.0.1", 0))
-    return [s.getsockname()[1] for s in sockets]
-  finally:
-    for s in sockets:
-      s.close()
 
 
 def _start(args, log_prefix, env=None):
@@ -89,7 +77,7 @@ class Cluster:
     self._kill_all()
 
   def _launch(self):
-    addresses = [f"127.0.0.1:{p}" for p in _free_ports(WORKERS)]
+    addresses = strategy_lib.local_worker_addresses(WORKERS)
     self.procs = [_start(
         ["--mode=worker", f"--output={self.tmp_path}/worker{i}.npz",
          *self.flags[i]], self.log_prefix(i),

@@ -23,7 +23,6 @@ part's peak does not hide the next.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -172,17 +171,8 @@ def part_gradient(args):
             f"{_cosine(*grads):.7f}, |g| {np.linalg.norm(grads[0]):.4g}")
 
 
-def _free_ports(n):
-  sockets = [socket.socket() for _ in range(n)]
-  for s in sockets:
-    s.bind(("127.0.0.1", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def part_distributed(args):
+  from facenet_tf.training import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
   script = os.path.join(HERE, "paper_step_check.py")
   flags = [f"--chunk={args.chunk}"]
   with tempfile.TemporaryDirectory() as tmp:
@@ -191,7 +181,7 @@ def part_distributed(args):
     for mode in ("single", "mirrored"):
       subprocess.run([sys.executable, script, f"--mode={mode}",
                       f"--output={out[mode]}", *flags], check=True)
-    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    workers = strategy_lib.local_worker_addresses(2)
     procs = [subprocess.Popen(
         [sys.executable, script, "--mode=worker",
          f"--output={out[f'worker{i}']}", *flags],

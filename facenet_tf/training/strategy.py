@@ -8,6 +8,7 @@
 """
 import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -90,3 +91,18 @@ def _check_tf_config():
   except (ValueError, KeyError, TypeError) as e:
     raise StrategyError(
         f"TF_CONFIG must be JSON with cluster.worker and task.index: {e}") from e
+
+
+def local_worker_addresses(n):
+  """`n` distinct 127.0.0.1:port addresses free right now, for a local
+  MultiWorker cluster (tests, benchmarks). The sockets are held open until
+  all ports are read; another process may still take one before a worker
+  binds it, so a launcher should retry on "Could not start gRPC server"."""
+  sockets = [socket.socket() for _ in range(n)]
+  try:
+    for s in sockets:
+      s.bind(("127.0.0.1", 0))
+    return [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+  finally:
+    for s in sockets:
+      s.close()
