@@ -179,7 +179,9 @@ def test_training_curve_counts_minutes_from_the_first_step(tmp_path):
   assert points[-1]["auc"] == pytest.approx(0.9) and np.isnan(points[0]["auc"])
   minutes = [p["minutes"] for p in points]
   assert minutes == sorted(minutes) and minutes[0] >= 0
-  training_curve.write(points, "fake", str(tmp_path), str(tmp_path))
-  assert "| 600 |" in (tmp_path / "fake_curve.md").read_text()
+  out_dir = tmp_path / "new" / "curves"  # created by write
+  training_curve.write(points, "fake", str(out_dir), str(tmp_path))
+  assert "| 600 |" in (out_dir / "fake_curve.md").read_text()
+  assert (out_dir / "fake_curve.png").stat().st_size > 0
   assert training_curve.main(["--workdir", str(tmp_path / "none"),
                               "--name", "x", "--out_dir", str(tmp_path)]) == 2

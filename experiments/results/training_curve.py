@@ -53,6 +53,7 @@ def curve(workdir):
 def write(points, name, out_dir, workdir):
   rows = [f"| {p['step']} | {p['minutes']:.1f} | {p['accuracy']:.4f} | "
           f"{p['auc']:.4f} | {p['val']:.3f} |" for p in points]
+  os.makedirs(out_dir, exist_ok=True)
   with open(os.path.join(out_dir, f"{name}_curve.md"), "w") as f:
     f.write(f"# {name}: verification against training minutes\n\n"
             f"Workdir `{workdir}`; minutes from the first training step "
