@@ -54,7 +54,8 @@ setuptools.setup(
         # (facenet_tf/deploy/): TF's own LiteRT converter, the ai-edge-litert
         # interpreter (tf.lite.Interpreter is deprecated), tf2onnx, ONNX Runtime.
         "deploy": DEPLOY,
-        "test": ["pytest>=8,<10", "apache-beam>=2.77,<3",
+        # pytest-xdist: pytest.ini runs the suite on every core (up to 4).
+        "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "apache-beam>=2.77,<3",
                  "faiss-cpu>=1.9,<2"] + EVAL + DEPLOY,
     },
 )
