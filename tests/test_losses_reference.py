@@ -105,10 +105,22 @@ def test_half_precision_embeddings_are_mined_in_float32(dtype):
 
 @pytest.mark.unit
 def test_distances_are_safe():
-  """Duplicates give d = 0 exactly, no negative squared distance, no NaN."""
+  """The diagonal is exactly 0; no negative distance, no NaN gradient.
+
+  A duplicate row off the diagonal is 0 only up to the rounding of
+  ||a||^2 + ||b||^2 - 2 a.b (tfa's expansion): ||a||^2 ~ 16 x 100^2 =
+  1.6e5 here, so the sum is ~3.2e5, whose float32 spacing is 2^-5, and the
+  norms and the matmul may sum in different orders (CPU kernel dependent:
+  0.0625 seen on one host, 0 on another). So the bound is 8 ulps of the
+  largest such sum (0.5; its square root for l2), and distinct rows lie
+  more than 100 bounds apart (squared distances ~2e5 and more).
+  """
   rng = np.random.default_rng(3)
   base = rng.normal(size=(5, 16)).astype(np.float32) * 100.0
   emb = tf.constant(np.concatenate([base, base]))  # every row twice
+  scale = 2.0 * np.max(np.sum(base.astype(np.float64) ** 2, axis=1))
+  squared = 8 * float(np.spacing(np.float32(scale)))
+  bound = {"squared_l2": squared, "l2": np.sqrt(squared), "angular": 1e-6}
   for metric in METRICS:
     with tf.GradientTape() as tape:
       tape.watch(emb)
@@ -119,9 +131,11 @@ def test_distances_are_safe():
     assert np.all(d >= 0.0), metric
     assert np.all(np.isfinite(grad)), metric
     np.testing.assert_array_equal(np.diag(d), 0.0)
-    np.testing.assert_allclose(np.diag(d[:5, 5:]), 0.0, atol=1e-5)
+    np.testing.assert_allclose(np.diag(d[:5, 5:]), 0.0, atol=bound[metric])
+    distinct = d[:5, :5][~np.eye(5, dtype=bool)]
+    assert np.min(distinct) > 100 * bound[metric], metric
     np.testing.assert_allclose(d, ref.distances(emb.numpy(), metric),
-                               rtol=1e-4, atol=1e-3 if metric != "angular" else 1e-6)
+                               rtol=1e-4, atol=bound[metric])
 
 
 @pytest.mark.unit
