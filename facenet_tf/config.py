@@ -94,7 +94,9 @@ def get_config(arg=None):
   c.loss.softmax_margin = 0.35
   # > 0 (with softmax_weight > 0): the first N steps train the softmax alone
   # (pre-training on the identities' labels), the rest the triplet loss
-  # alone (fine-tuning, §3); 0: both losses on every step.
+  # alone (fine-tuning, §3); 0: both losses on every step. It needs many
+  # classes per batch (data.p = 144, data.k = 2 learns; p = 32 does not:
+  # WORKSPACE_NOTES.md, #14 sessions 8-9).
   c.loss.softmax_pretrain_steps = 0
 
   c.optimizer = ml_collections.ConfigDict()
