@@ -113,7 +113,8 @@ def test_distances_are_safe():
   norms and the matmul may sum in different orders (CPU kernel dependent:
   0.0625 seen on one host, 0 on another). So the bound is 8 ulps of the
   largest such sum (0.5; its square root for l2), and distinct rows lie
-  more than 100 bounds apart (squared distances ~2e5 and more).
+  more than 100 bounds apart (squared distances ~2e5 and more). On
+  L2-normalised rows, the embeddings' own scale, duplicates stay < 1e-5.
   """
   rng = np.random.default_rng(3)
   base = rng.normal(size=(5, 16)).astype(np.float32) * 100.0
@@ -136,6 +137,10 @@ def test_distances_are_safe():
     assert np.min(distinct) > 100 * bound[metric], metric
     np.testing.assert_allclose(d, ref.distances(emb.numpy(), metric),
                                rtol=1e-4, atol=bound[metric])
+    # At the model's scale (L2-normalised rows) the old 1e-5 bound holds.
+    unit = tf.math.l2_normalize(emb, axis=1)
+    d_unit = losses.pairwise_distances(unit, metric).numpy()
+    np.testing.assert_allclose(np.diag(d_unit[:5, 5:]), 0.0, atol=1e-5)
 
 
 @pytest.mark.unit
