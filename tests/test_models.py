@@ -7,8 +7,9 @@ from facenet_tf import models
 from tests import model_checks
 
 ALL = ["inception_resnet_v1", "nn1", "nn2", "nn3", "nn4", "nns1", "nns2",
-       "resnet_small", "tiny"]
-SMALL = ["tiny", "nns2", "nn4", "resnet_small"]  # a gradient step is cheap for these
+       "resnet_small", "resnet_small_flat", "tiny"]
+# A gradient step is cheap for these.
+SMALL = ["tiny", "nns2", "nn4", "resnet_small", "resnet_small_flat"]
 
 
 @pytest.mark.unit
@@ -73,6 +74,32 @@ def test_mixed_precision_keeps_float32_embeddings(policy, tmp_path):
   # Half precision keeps ~3 significant digits: the embeddings agree to that.
   np.testing.assert_allclose(out, full(images, training=False), atol=0.05)
   model_checks.check_config_round_trip(mixed)
+
+
+@pytest.mark.integration
+def test_resnet_small_flat_keeps_positions():
+  """resnet_small ends on a [4, 4, 256] map at 64 px and pools it away
+  (1,262,176 params). resnet_small_flat adds the BatchNorm (1,024) and widens the embedding
+  layer from 256 to 4*4*256 = 4,096 inputs ((4,096 - 256) * 128 = 491,520):
+  1,754,720. Pooling is blind to where a feature is: swapping two cells of
+  the map leaves resnet_small's output as it is, and changes flat's."""
+  counts = {"resnet_small": 1262176, "resnet_small_flat": 1754720}
+  images = np.random.default_rng(0).uniform(
+      0, 255, (2, 64, 64, 3)).astype(np.float32)
+  for name, params in counts.items():
+    model = models.build(name)
+    assert model.count_params() == params, name
+    last = model.get_layer("stage4_block1_out")
+    body = keras.Model(model.inputs, last.output)
+    head = keras.Model(last.output, model.outputs)
+    maps = body(images, training=False).numpy()
+    swapped = maps.copy()
+    swapped[:, [0, 3], [0, 3]] = maps[:, [3, 0], [3, 0]]
+    out, out_swapped = head(maps).numpy(), head(swapped).numpy()
+    if name == "resnet_small":
+      np.testing.assert_allclose(out_swapped, out, atol=1e-6)
+    else:
+      assert np.abs(out_swapped - out).max() > 1e-3, name
 
 
 @pytest.mark.unit

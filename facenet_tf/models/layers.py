@@ -36,15 +36,20 @@ def synchronized_batchnorm(enabled):
     _SYNC_BATCHNORM.reset(token)
 
 
+def batch_norm(name):
+  """BatchNorm, synchronised over replicas inside synchronized_batchnorm."""
+  return layers.BatchNormalization(epsilon=1e-3,
+                                   synchronized=_SYNC_BATCHNORM.get(),
+                                   name=name)
+
+
 def conv_bn(x, filters, kernel, stride=1, weight_decay=0.0, name=None,
             padding="same", activation="relu"):
   """Conv2D (no bias) -> BatchNorm -> ReLU."""
   x = layers.Conv2D(filters, kernel, strides=stride, padding=padding,
                     use_bias=False, kernel_regularizer=regularizer(weight_decay),
                     name=f"{name}_conv")(x)
-  x = layers.BatchNormalization(epsilon=1e-3,
-                                synchronized=_SYNC_BATCHNORM.get(),
-                                name=f"{name}_bn")(x)
+  x = batch_norm(f"{name}_bn")(x)
   if activation:
     x = layers.Activation(activation, name=f"{name}_relu")(x)
   return x
