@@ -17,6 +17,7 @@ from data_pipelines import build_tfrecords
 from data_pipelines import training_tree
 from data_pipelines.align_worker import AlignOptions
 from experiments import faces_base
+from experiments import faces_view1
 from experiments import faces_view2
 from facenet_tf import export
 from facenet_tf.evaluation import eval_lib
@@ -84,3 +85,27 @@ def test_spec_and_thresholds_travel_from_photos_to_the_export(
       embedder.image_size, progress=False, alignment=embedder.alignment)
   assert evaluated["alignment_warning"] is None
   assert evaluated["fallback_pairs"] == 0
+
+
+@pytest.mark.integration
+def test_view1_recipe_trains_its_flat_head_and_exports_it(
+    faces_root, tmp_path, monkeypatch):
+  """faces_view1 (`smoke`) on the same toy shards: the exported model is
+  the recipe's resnet_small_flat (1,754,720 params, test_models), and
+  facenet-eval's path scores every pair of the aligned tree with it."""
+  root, pairs = faces_root
+  monkeypatch.setattr(faces_base, "ROOT", str(root))
+  config = faces_view1.get_config("smoke")
+  config.data.tfrecords.dir = str(root / "shards" / "celeba_landmarks")
+  config.data.p, config.data.k, config.data.r = 4, 2, 2
+  config.eval.pairs = str(pairs)
+  config.eval.images_dir = str(root / "aligned" / "lfw_landmarks")
+  result = train_lib.train(config, str(tmp_path / "run"))
+  saved = json.loads((tmp_path / "run" / "config.json").read_text())
+  assert saved["model"]["name"] == "resnet_small_flat"
+  embedder = eval_lib.load_embedder(saved_model=result["saved_model"])
+  evaluated = eval_lib.evaluate_pairs(
+      embedder.embed, str(pairs), config.eval.images_dir,
+      embedder.image_size, progress=False, alignment=embedder.alignment)
+  assert evaluated["num_pairs"] == 20 and evaluated["fallback_pairs"] == 0
+  assert evaluated["alignment_warning"] is None
