@@ -90,7 +90,7 @@ def test_resnet_small_flat_keeps_positions():
     model = models.build(name)
     assert model.count_params() == params, name
     last = model.get_layer("stage4_block1_out")
-    body = keras.Model(model.inputs, last.output)
+    body = keras.Model(model.inputs[0], last.output)
     head = keras.Model(last.output, model.outputs)
     maps = body(images, training=False).numpy()
     swapped = maps.copy()
