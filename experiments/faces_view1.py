@@ -13,9 +13,10 @@ The argument picks the geometry (`landmarks`, the default, or `box`) and
 The shared recipe with `resnet_small_flat`: the embedding layer sees the
 whole 4x4 map of the aligned face instead of its average (ArcFace's output
 "E"). 2,100 steps of 288 images: 32-33 minutes alone on the 2-core machine
-at 250-330 img/s (a host half as fast needs ~60). Expected (session 10):
-pairsDevTest 0.94 +- 0.02 with --flip, AUC 0.984 (resnet_small, the same
-schedule: 0.917, AUC 0.981). Result and curve: WORKSPACE_NOTES.md (#14).
+at 250-330 img/s (a host half as fast needs ~60). Expected (session 10,
+two runs): pairsDevTest 0.923-0.943 with --flip, AUC 0.982-0.984
+(resnet_small, the same schedule: 0.917, AUC 0.981). Result and curves:
+WORKSPACE_NOTES.md (#14).
 """
 from experiments import faces_base
 

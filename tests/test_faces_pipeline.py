@@ -53,6 +53,14 @@ def faces_root(tmp_path_factory):
   return root, pairs
 
 
+def _evaluate_export(result, pairs, images_dir):
+  """facenet-eval's path: the run's SavedModel on the aligned pairs."""
+  embedder = eval_lib.load_embedder(saved_model=result["saved_model"])
+  return eval_lib.evaluate_pairs(
+      embedder.embed, str(pairs), images_dir, embedder.image_size,
+      progress=False, alignment=embedder.alignment)
+
+
 @pytest.mark.integration
 def test_spec_and_thresholds_travel_from_photos_to_the_export(
     faces_root, tmp_path, monkeypatch):
@@ -79,10 +87,7 @@ def test_spec_and_thresholds_travel_from_photos_to_the_export(
   metadata = export.read_metadata(result["saved_model"])
   assert metadata["alignment"] == manifest["alignment"]
   assert metadata["thresholds"] == thresholds
-  embedder = eval_lib.load_embedder(saved_model=result["saved_model"])
-  evaluated = eval_lib.evaluate_pairs(
-      embedder.embed, str(pairs), config.eval.images_dir,
-      embedder.image_size, progress=False, alignment=embedder.alignment)
+  evaluated = _evaluate_export(result, pairs, config.eval.images_dir)
   assert evaluated["alignment_warning"] is None
   assert evaluated["fallback_pairs"] == 0
 
@@ -105,9 +110,6 @@ def test_view1_recipe_trains_its_flat_head_and_exports_it(
   result = train_lib.train(config, str(tmp_path / "run"))
   saved = json.loads((tmp_path / "run" / "config.json").read_text())
   assert saved["model"]["name"] == "resnet_small_flat"
-  embedder = eval_lib.load_embedder(saved_model=result["saved_model"])
-  evaluated = eval_lib.evaluate_pairs(
-      embedder.embed, str(pairs), config.eval.images_dir,
-      embedder.image_size, progress=False, alignment=embedder.alignment)
+  evaluated = _evaluate_export(result, pairs, config.eval.images_dir)
   assert evaluated["num_pairs"] == 20 and evaluated["fallback_pairs"] == 0
   assert evaluated["alignment_warning"] is None

@@ -79,16 +79,16 @@ def test_mixed_precision_keeps_float32_embeddings(policy, tmp_path):
 @pytest.mark.integration
 def test_resnet_small_flat_keeps_positions():
   """resnet_small ends on a [4, 4, 256] map at 64 px and pools it away
-  (1,262,176 params). resnet_small_flat adds the BatchNorm (1,024) and widens the embedding
-  layer from 256 to 4*4*256 = 4,096 inputs ((4,096 - 256) * 128 = 491,520):
-  1,754,720. Pooling is blind to where a feature is: swapping two cells of
-  the map leaves resnet_small's output as it is, and changes flat's."""
+  (1,262,176 params). resnet_small_flat adds the BatchNorm (1,024) and
+  widens the embedding layer from 256 to 4*4*256 = 4,096 inputs
+  ((4,096 - 256) * 128 = 491,520): 1,754,720. Pooling is blind to where a
+  feature is: swapping two cells of the map leaves resnet_small's output as
+  it is, and changes flat's."""
   counts = {"resnet_small": 1262176, "resnet_small_flat": 1754720}
-  images = np.random.default_rng(0).uniform(
-      0, 255, (2, 64, 64, 3)).astype(np.float32)
   for name, params in counts.items():
     model = models.build(name)
     assert model.count_params() == params, name
+    images = model_checks.random_images(model, 2)
     last = model.get_layer("stage4_block1_out")
     body = keras.Model(model.inputs[0], last.output)
     head = keras.Model(last.output, model.outputs)

@@ -10,8 +10,9 @@ stages), global average pooling. At 64x64: 1.26M params, 64M multiply-adds.
 Aligned faces keep each part of the face in a fixed place, which global
 average pooling throws away. `resnet_small_flat` keeps it: BatchNorm then
 flatten, so the embedding layer sees every position (ArcFace's output "E",
-Deng et al. 2019, without dropout). On LFW View 1 it took the same 2,100-step
-recipe from 0.917 to 0.943 (flip; WORKSPACE_NOTES.md, #14 session 10).
+Deng et al. 2019, without dropout). On LFW View 1 it took the same
+2,100-step recipe from 0.917 to 0.923-0.943 in two runs (flip;
+WORKSPACE_NOTES.md, #14 session 10).
 """
 from keras import layers
 
