@@ -1,0 +1,201 @@
+r"""Teacher targets for an aligned tree: dlib's descriptor of every crop's face.
+
+    python -m data_pipelines.teacher_targets --input_dir D --aligned_dir O \
+        [--num_workers W] [--chunk_size 256] [--runner local|beam] \
+        [-- BEAM_PIPELINE_OPTIONS]
+
+`O` is the output of `data_pipelines.align` over the photos in `D`. For
+every crop the aligner wrote from a real detection (status `aligned` in
+`O/align_log.jsonl`; centre-crop fallbacks have no face to describe), the
+teacher (data_pipelines/teacher.py) describes the same face of the same
+photo, and its mirror image. Stored beside the crops:
+
+  O/teacher_targets/part-NNNNN.npz   outputs [n] (the crop's path relative
+                                     to O), target [n, 128], mirror [n, 128]
+  O/teacher_targets.json             counts, failures, seconds
+
+training_tree carries the targets into its tree and build_tfrecords into the
+records (features `teacher`, `teacher_mirror`, `has_teacher`). A face the
+teacher cannot describe (a box outside the photo, an unreadable photo) is
+counted and listed, and its crop simply has no target. Resumable: crops
+already in a part are skipped, so an interrupted run continues; each part is
+written atomically. Needs the `teacher` extra; nothing downloads.
+"""
+import argparse
+import importlib.util
+import json
+import multiprocessing
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from data_pipelines import align_worker
+from data_pipelines import runners
+
+PARTS_DIR = "teacher_targets"
+SUMMARY_NAME = "teacher_targets.json"
+LOG_NAME = "align_log.jsonl"
+_teacher = None
+
+
+def aligned_faces(aligned_dir):
+  """[(source path, crop path, box)] of the crops made from a detection,
+  from the aligner's log (the last record of a path wins), sorted."""
+  log = pathlib.Path(aligned_dir) / LOG_NAME
+  if not log.exists():
+    raise FileNotFoundError(f"{aligned_dir} has no {LOG_NAME}: give the "
+                            "output directory of data_pipelines.align")
+  last = {}
+  with open(log, encoding="utf-8") as lines:
+    for line in lines:
+      record = json.loads(line)
+      last[record["path"]] = record
+  return sorted((r["path"], r["output"], r["box"]) for r in last.values()
+                if r.get("status") == "aligned" and "output" in r)
+
+
+def load(aligned_dir):
+  """({crop path: (target, mirror)}, [failure]) of every stored part."""
+  targets, failures = {}, []
+  for part in sorted((pathlib.Path(aligned_dir) / PARTS_DIR).glob("*.npz")):
+    with np.load(part) as arrays:
+      for name, target, mirror in zip(arrays["outputs"], arrays["target"],
+                                      arrays["mirror"]):
+        targets[str(name)] = (target, mirror)
+      failures += [{"path": str(p), "crop": str(c), "error": str(e)}
+                   for p, c, e in zip(arrays["failed_paths"],
+                                      arrays["failed_crops"],
+                                      arrays["failed_errors"])]
+  return targets, failures
+
+
+def describe_chunk(job):
+  """Describes `(source, crop, box)` faces and writes their part.
+
+  Args:
+    job: (input_dir, part path, faces). The part holds the targets and the
+      faces the teacher could not describe, so a resumed run neither
+      repeats nor forgets them.
+  """
+  global _teacher
+  if _teacher is None:
+    from data_pipelines import teacher  # pylint: disable=import-outside-toplevel
+    _teacher = teacher.DlibTeacher()
+  input_dir, part, faces = job
+  done = {"outputs": [], "target": [], "mirror": []}
+  failed = {"failed_paths": [], "failed_crops": [], "failed_errors": []}
+  for source, crop, box in faces:
+    try:
+      image = align_worker.decode_rgb(pathlib.Path(input_dir) / source)
+      target, mirror = _teacher.targets(image, box)
+    except Exception as error:  # pylint: disable=broad-except
+      # Any failure leaves this crop without a target, recorded, not fatal.
+      for key, value in zip(failed, (source, crop, f"{type(error).__name__}"
+                                                   f": {error}")):
+        failed[key].append(value)
+      continue
+    for key, value in zip(done, (crop, target, mirror)):
+      done[key].append(value)
+  part = pathlib.Path(part)
+  temporary = part.with_name(f".{part.stem}.tmp.npz")
+  np.savez(temporary,
+           outputs=np.asarray(done["outputs"], dtype=str),
+           target=np.asarray(done["target"], np.float32).reshape(-1, 128),
+           mirror=np.asarray(done["mirror"], np.float32).reshape(-1, 128),
+           **{k: np.asarray(v, dtype=str) for k, v in failed.items()})
+  os.replace(temporary, part)
+  return len(faces)
+
+
+def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
+            runner="local", pipeline_args=()):
+  """Describes every aligned face not yet in a part; returns the summary."""
+  message = runners.check(runner, None if runner == "beam" else num_workers,
+                          pipeline_args)
+  if message:
+    raise ValueError(message)
+  if not pathlib.Path(input_dir).is_dir():
+    raise FileNotFoundError(f"--input_dir {input_dir} is not a directory")
+  if importlib.util.find_spec("dlib") is None:
+    from data_pipelines import teacher  # pylint: disable=import-outside-toplevel
+    raise teacher.TeacherUnavailable(teacher.INSTALL_HINT)
+  start = time.perf_counter()
+  aligned_dir = pathlib.Path(aligned_dir)
+  faces = aligned_faces(aligned_dir)
+  targets, failures = load(aligned_dir)
+  seen = set(targets) | {f["crop"] for f in failures}
+  todo = [face for face in faces if face[1] not in seen]
+  parts = aligned_dir / PARTS_DIR
+  parts.mkdir(exist_ok=True)
+  for stale in parts.glob(".*.tmp.npz"):
+    stale.unlink()  # left by a killed run
+  first = len(list(parts.glob("*.npz")))
+  jobs = [(str(input_dir), str(parts / f"part-{first + i:05d}.npz"),
+           todo[start_at:start_at + chunk_size])
+          for i, start_at in enumerate(range(0, len(todo), chunk_size))]
+  finished = 0
+  for count in _map(jobs, num_workers, runner, pipeline_args):
+    finished += count
+    print(f"teacher: {finished}/{len(todo)} faces", file=sys.stderr,
+          flush=True)
+  targets, failures = load(aligned_dir)
+  summary = {"teacher": "dlib_face_recognition_resnet_model_v1",
+             "chip": "dlib get_face_chip 150 px, padding 0.25, from the "
+                     "aligner's MTCNN box via dlib's 5-point shape predictor",
+             "faces": len(faces), "described": len(targets),
+             "failed": len(failures), "this_run": len(todo),
+             "seconds": round(time.perf_counter() - start, 1),
+             "failures": failures}
+  temporary = aligned_dir / f".{SUMMARY_NAME}.tmp"
+  temporary.write_text(json.dumps(summary, indent=1))
+  os.replace(temporary, aligned_dir / SUMMARY_NAME)
+  return summary
+
+
+def _map(jobs, num_workers, runner, pipeline_args):
+  """Yields each job's face count as it finishes."""
+  if runner == "beam":
+    from data_pipelines import beam_teacher  # pylint: disable=import-outside-toplevel
+    yield from beam_teacher.run(jobs, pipeline_args)
+  elif num_workers == 1:
+    yield from map(describe_chunk, jobs)
+  else:
+    with multiprocessing.get_context("spawn").Pool(num_workers) as pool:
+      yield from pool.imap_unordered(describe_chunk, jobs)
+
+
+def main(argv=None):
+  argv, pipeline_args = runners.split_pipeline_args(
+      sys.argv[1:] if argv is None else argv)
+  parser = argparse.ArgumentParser(
+      prog="python -m data_pipelines.teacher_targets",
+      description=__doc__.splitlines()[0])
+  parser.add_argument("--input_dir", required=True,
+                      help="the photos the aligner read")
+  parser.add_argument("--aligned_dir", required=True,
+                      help="data_pipelines.align's output for them")
+  parser.add_argument("--num_workers", type=int, default=None,
+                      help="local processes (default: usable CPUs)")
+  parser.add_argument("--chunk_size", type=int, default=256,
+                      help="faces per stored part")
+  parser.add_argument("--runner", default="local", choices=runners.RUNNERS)
+  args = parser.parse_args(argv)
+  workers = args.num_workers
+  if args.runner == "local" and workers is None:
+    from data_pipelines import align  # pylint: disable=import-outside-toplevel
+    workers = align.usable_cpus()
+  try:
+    summary = compute(args.input_dir, args.aligned_dir, workers,
+                      args.chunk_size, args.runner, pipeline_args)
+  except (ValueError, FileNotFoundError, ImportError) as error:
+    print(f"teacher_targets: {error}", file=sys.stderr)
+    return 2
+  print(json.dumps({k: v for k, v in summary.items() if k != "failures"}))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
