@@ -10,7 +10,7 @@ every crop the aligner wrote from a real detection (status `aligned` in
 teacher (data_pipelines/teacher.py) describes the same face of the same
 photo, and its mirror image. Stored beside the crops:
 
-  O/teacher_targets/part-NNNNN.npz   outputs [n] (the crop's path relative
+  O/.teacher_targets/part-NNNNN.npz  outputs [n] (the crop's path relative
                                      to O), target [n, 128], mirror [n, 128]
   O/teacher_targets.json             counts, failures, seconds
 
@@ -32,11 +32,14 @@ import time
 
 import numpy as np
 
-from data_pipelines import align_worker
 from data_pipelines import runners
+from facenet_tf.data import reading
 
-PARTS_DIR = "teacher_targets"
+# Hidden, like the aligner's scratch: not an identity folder to tree walkers.
+PARTS_DIR = ".teacher_targets"
 SUMMARY_NAME = "teacher_targets.json"
+# A training tree's targets, by tree path (training_tree writes it).
+TREE_FILE = "teacher_targets.npz"
 LOG_NAME = "align_log.jsonl"
 _teacher = None
 
@@ -72,6 +75,19 @@ def load(aligned_dir):
   return targets, failures
 
 
+def write_tree(tree_dir, targets):
+  """Writes `tree_dir/teacher_targets.npz` from {tree path: (t, mirror)}."""
+  paths = sorted(targets)
+  path = pathlib.Path(tree_dir) / TREE_FILE
+  temporary = path.with_name(f".{path.stem}.tmp.npz")
+  np.savez(temporary, paths=np.asarray(paths, dtype=str),
+           target=np.asarray([targets[p][0] for p in paths],
+                             np.float32).reshape(-1, 128),
+           mirror=np.asarray([targets[p][1] for p in paths],
+                             np.float32).reshape(-1, 128))
+  os.replace(temporary, path)
+
+
 def describe_chunk(job):
   """Describes `(source, crop, box)` faces and writes their part.
 
@@ -89,7 +105,7 @@ def describe_chunk(job):
   failed = {"failed_paths": [], "failed_crops": [], "failed_errors": []}
   for source, crop, box in faces:
     try:
-      image = align_worker.decode_rgb(pathlib.Path(input_dir) / source)
+      image = reading.read_photo(pathlib.Path(input_dir) / source)
       target, mirror = _teacher.targets(image, box)
     except Exception as error:  # pylint: disable=broad-except
       # Any failure leaves this crop without a target, recorded, not fatal.
@@ -119,7 +135,7 @@ def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
     raise ValueError(message)
   if not pathlib.Path(input_dir).is_dir():
     raise FileNotFoundError(f"--input_dir {input_dir} is not a directory")
-  if importlib.util.find_spec("dlib") is None:
+  if _teacher is None and importlib.util.find_spec("dlib") is None:
     from data_pipelines import teacher  # pylint: disable=import-outside-toplevel
     raise teacher.TeacherUnavailable(teacher.INSTALL_HINT)
   start = time.perf_counter()

@@ -16,11 +16,15 @@ trees on Dataflow workers.
 """
 import collections
 import dataclasses
+import functools
+import io
 import os
 import random
 
+import numpy as np
 import tensorflow as tf
 
+from data_pipelines import teacher_targets
 from data_pipelines import tfrecords_images
 from facenet_tf.data import records
 
@@ -31,6 +35,7 @@ UNREADABLE = "unreadable"                # the file could not be read
 NOT_AN_IDENTITY_FOLDER = "not_an_identity_folder"  # a file directly under D
 EMPTY_IDENTITY = "empty_identity"        # an identity with no usable image
 TOO_FEW_IMAGES = "too_few_images"        # fewer usable images than min_images
+_NO_TARGET = np.zeros(2 * 128, np.float32)
 
 
 class ConversionError(ValueError):
@@ -69,6 +74,10 @@ class Identity:
         "channels": collections.Counter(
             str(im["channels"]) for im in self.images),
         "skipped": self.skipped,
+        # None: the tree has no teacher targets (records carry none).
+        "with_teacher": (sum(bool(im["teacher"].any()) for im in self.images)
+                         if self.images and "teacher" in self.images[0]
+                         else None),
     }
 
 
@@ -114,12 +123,31 @@ def convert_identity(input_dir, name, shard, min_images):
                       "detail": unusable.detail})
     else:
       images.append({**image, "path": path})
+  targets = tree_targets(input_dir)
+  if targets is not None:
+    # Zeros where the teacher has no target for a face (records.py).
+    for image in images:
+      image["teacher"] = targets.get(image["path"], _NO_TARGET)
   if len(images) < min_images:
     skipped.append({
         "path": name, "reason": TOO_FEW_IMAGES if images else EMPTY_IDENTITY,
         "detail": f"{len(images)} usable image(s), min_images={min_images}"})
     images = []
   return Identity(name, shard, images, skipped)
+
+
+@functools.lru_cache(maxsize=2)
+def tree_targets(input_dir):
+  """{`<identity>/<file>`: [256] target then mirror} of a tree with teacher
+  targets (data_pipelines/teacher_targets.py, written by training_tree),
+  else None. Read once per process, through gfile like the images."""
+  path = os.path.join(input_dir, teacher_targets.TREE_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path, "rb") as f:
+    arrays = np.load(io.BytesIO(f.read()))
+  both = np.concatenate([arrays["target"], arrays["mirror"]], axis=1)
+  return dict(zip(map(str, arrays["paths"]), both))
 
 
 def _convert_file(file_path):

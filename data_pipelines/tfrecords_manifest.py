@@ -101,7 +101,19 @@ def build(job, summaries, listing_skipped, run):
       "run": run,
       "versions": {"tensorflow": tf.__version__, "pillow": PIL.__version__},
       "alignment": read_alignment(job.input_dir),
+      "teacher_targets": _teacher_counts(usable),
   }
+
+
+def _teacher_counts(usable):
+  """Images with and without a teacher target, or None when the records
+  carry none (records.py's optional `teacher` feature)."""
+  counted = [s for s in usable if s.get("with_teacher") is not None]
+  if not counted:
+    return None
+  with_target = sum(s["with_teacher"] for s in counted)
+  return {"with": with_target,
+          "without": sum(s["num_images"] for s in counted) - with_target}
 
 
 def read_alignment(input_dir):

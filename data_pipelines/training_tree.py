@@ -23,6 +23,9 @@ peopleDevTrain.txt; View 2: some folds of people.txt with `--folds`).
 `--identity_fraction` keeps a seeded random fraction of all identities
 (paper Table 6: accuracy against the amount of training data).
 `O/training_tree.json` records the sources, the filters and every count.
+Teacher targets stored beside a source's crops (data_pipelines.
+teacher_targets) follow its faces into `O/teacher_targets.npz`, by tree
+path, for build_tfrecords; faces without one are counted.
 """
 import argparse
 import json
@@ -33,6 +36,7 @@ import sys
 import numpy as np
 
 from data_pipelines import lfw_protocol
+from data_pipelines import teacher_targets
 from facenet_tf.alignment import spec as spec_lib
 
 SUMMARY_NAME = "training_tree.json"
@@ -90,15 +94,37 @@ def build(output_dir, sources, people=None, folds=None,
       (folder / path.name).symlink_to(path.resolve())
   if spec is not None:
     spec_lib.write(spec, output_dir)
+  teacher = _carry_teacher_targets(output_dir, sources, identities)
   summary = {"sources": {k: str(v) for k, v in sources.items()},
              "people": {k: str(v) for k, v in people.items()},
              "folds": sorted(folds) if folds else None,
              "identity_fraction": identity_fraction, "seed": seed,
              "alignment": spec.to_dict() if spec else None,
              "per_source": counts, "identities": len(identities),
-             "images": sum(len(f) for _, _, f in identities)}
+             "images": sum(len(f) for _, _, f in identities),
+             "teacher_targets": teacher}
   (output_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1) + "\n")
   return summary
+
+
+def _carry_teacher_targets(output_dir, sources, identities):
+  """Writes the tree's teacher targets from its sources' (when any source
+  has them); returns {with, without} counts of the tree's faces, or None."""
+  stored = {name: teacher_targets.load(root)[0]
+            for name, root in sources.items()}
+  if not any(stored.values()):
+    return None
+  targets, without = {}, 0
+  for name, identity, files in identities:
+    root = pathlib.Path(sources[name])
+    for path in files:
+      found = stored[name].get(path.relative_to(root).as_posix())
+      if found is None:
+        without += 1  # the teacher could not describe it: no target
+      else:
+        targets[f"{name}.{identity}/{path.name}"] = found
+  teacher_targets.write_tree(output_dir, targets)
+  return {"with": len(targets), "without": without}
 
 
 def _common_spec(sources):

@@ -12,11 +12,17 @@ Features of a record:
   heights     int64 [n]
   widths      int64 [n]
   paths       bytes [n]   source path, relative to the input root
+  teacher     float [n*256], optional: per image the teacher's 128-d
+              descriptor of the face, then of its mirror image; zeros where
+              the teacher has none (data_pipelines/teacher_targets.py)
 """
 import tensorflow as tf
 
 SCHEMA_VERSION = 1
 
+TEACHER_VALUES = 256  # per image: target [128], then the mirror's [128]
+TEACHER_FEATURE = {
+    "teacher": tf.io.RaggedFeature(tf.float32, row_splits_dtype=tf.int64)}
 _FEATURES = {
     "label": tf.io.FixedLenFeature([], tf.int64),
     "name": tf.io.FixedLenFeature([], tf.string),
@@ -43,11 +49,12 @@ def encode_identity(label, name, images):
     label: int label.
     name: identity name (str).
     images: list of dicts with keys `bytes` (encoded), `format` ('jpeg' or
-      'png'), `height`, `width`, `path` (str).
+      'png'), `height`, `width`, `path` (str), and optionally `teacher`
+      ([256] floats; all images or none).
   """
   if not images:
     raise ValueError(f"Identity {name!r} has no images; it gets no record.")
-  example = tf.train.Example(features=tf.train.Features(feature={
+  feature = {
       "label": _ints([label]),
       "name": _bytes([name.encode()]),
       "images": _bytes(im["bytes"] for im in images),
@@ -55,7 +62,11 @@ def encode_identity(label, name, images):
       "heights": _ints(im["height"] for im in images),
       "widths": _ints(im["width"] for im in images),
       "paths": _bytes(im["path"].encode() for im in images),
-  }))
+  }
+  if "teacher" in images[0]:
+    feature["teacher"] = tf.train.Feature(float_list=tf.train.FloatList(
+        value=[v for im in images for v in im["teacher"]]))
+  example = tf.train.Example(features=tf.train.Features(feature=feature))
   # upb orders the feature map by a per-process hash seed: only a
   # deterministic serialisation gives the same bytes in every process (and
   # byte-identical shards from the local and Beam runners).

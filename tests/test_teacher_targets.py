@@ -1,0 +1,92 @@
+"""Teacher targets from the aligner's log to the records (no dlib needed).
+
+tests/teacher_fixtures.py's HalvesTeacher describes a face by the colours of
+its two halves, so every stored target can be checked against its crop: the
+target must describe the crop, the mirror target the flipped crop.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from data_pipelines import build_tfrecords
+from data_pipelines import teacher_targets
+from data_pipelines import training_tree
+from facenet_tf.data import records
+from tests import teacher_fixtures
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fake_teacher(monkeypatch):
+  teacher = teacher_fixtures.HalvesTeacher(fail_on={33})
+  monkeypatch.setattr(teacher_targets, "_teacher", teacher)
+  return teacher
+
+
+def _expected(aligned, crop):
+  image = np.asarray(Image.open(aligned / crop))
+  return (teacher_fixtures.descriptor(teacher_fixtures.halves(image)),
+          teacher_fixtures.descriptor(teacher_fixtures.halves(image[:, ::-1])))
+
+
+def test_each_crop_gets_its_face_and_mirror_target(tmp_path, fake_teacher):
+  photos, aligned = teacher_fixtures.write_aligned_tree(tmp_path)
+  summary = teacher_targets.compute(photos, aligned, chunk_size=6)
+  assert (summary["faces"], summary["described"], summary["failed"]) == (
+      20, 20, 0)
+  targets, _ = teacher_targets.load(aligned)
+  for crop, (target, mirror) in targets.items():
+    want_target, want_mirror = _expected(aligned, crop)
+    np.testing.assert_allclose(target, want_target, atol=1e-6)
+    np.testing.assert_allclose(mirror, want_mirror, atol=1e-6)
+    assert not np.allclose(target, mirror)  # two colours: the mirror differs
+
+
+def test_failures_are_counted_and_a_rerun_keeps_them(tmp_path, fake_teacher):
+  """2 of 20 faces cannot be described: counted, listed, and a rerun (after
+  losing one part, as an interrupted run would) redoes only that part."""
+  photos, aligned = teacher_fixtures.write_aligned_tree(tmp_path,
+                                                        undescribable=2)
+  first = teacher_targets.compute(photos, aligned, chunk_size=6)
+  assert (first["described"], first["failed"]) == (18, 2)
+  assert {f["path"] for f in first["failures"]} == {"p0/3.png", "p0/4.png"}
+  before, _ = teacher_targets.load(aligned)
+  (aligned / teacher_targets.PARTS_DIR / "part-00003.npz").unlink()
+  second = teacher_targets.compute(photos, aligned, chunk_size=6)
+  assert (second["this_run"], second["described"], second["failed"]) == (
+      2, 18, 2)
+  after, _ = teacher_targets.load(aligned)
+  assert after.keys() == before.keys()
+  third = teacher_targets.compute(photos, aligned)
+  assert (third["this_run"], third["described"], third["failed"]) == (0, 18, 2)
+
+
+def test_the_tree_and_the_records_carry_each_image_its_targets(
+    tmp_path, fake_teacher):
+  photos, aligned = teacher_fixtures.write_aligned_tree(tmp_path,
+                                                        undescribable=2)
+  teacher_targets.compute(photos, aligned)
+  tree = training_tree.build(tmp_path / "tree", {"toy": aligned})
+  assert tree["teacher_targets"] == {"with": 18, "without": 2}
+  manifest = build_tfrecords.build(str(tmp_path / "tree"),
+                                   str(tmp_path / "shards"),
+                                   name="toy", num_shards=2)
+  assert manifest["teacher_targets"] == {"with": 18, "without": 2}
+  checked = 0
+  for path in sorted((tmp_path / "shards").glob("toy.tfrecord-*")):
+    for serialized in tf.data.TFRecordDataset(str(path)):
+      parsed = tf.io.parse_single_example(
+          serialized, {**records._FEATURES, **records.TEACHER_FEATURE})
+      rows = parsed["teacher"].numpy().reshape(-1, records.TEACHER_VALUES)
+      for source, row in zip(parsed["paths"].numpy(), rows):
+        crop = source.decode().split(".", 1)[1]  # toy.p0/1.png -> p0/1.png
+        if crop in ("p0/3.png", "p0/4.png"):
+          assert not row.any()  # no target: zeros
+          continue
+        want_target, want_mirror = _expected(aligned, crop)
+        np.testing.assert_allclose(row[:128], want_target, atol=1e-6)
+        np.testing.assert_allclose(row[128:], want_mirror, atol=1e-6)
+        checked += 1
+  assert checked == 18
