@@ -34,6 +34,7 @@ import pathlib
 import sys
 import time
 
+from facenet_tf import atomic_files
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
 from data_pipelines import align_worker
@@ -162,12 +163,12 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
   spec_lib.write(options.spec, output_dir)
   cache = (align_worker.read_detections(pathlib.Path(detections) / LOG_NAME)
            if detections else None)
-  for stale in output_dir.rglob(f".*{align_worker.TEMP_SUFFIX}"):
+  for stale in output_dir.rglob(f".*{atomic_files.TEMPORARY_MARK}*"):
     stale.unlink()  # left by a killed run
   tasks, done, collisions = plan(input_dir, output_dir, options)
   summary = _new_summary(input_dir, output_dir, options, num_workers, done)
   summary["runner"] = {"runner": runner, "pipeline_args": list(pipeline_args)}
-  _write_json(output_dir / SUMMARY_NAME, summary)
+  atomic_files.write_json(output_dir / SUMMARY_NAME, summary, indent=1)
   batches = [tasks[i:i + options.batch_size]
              for i in range(0, len(tasks), options.batch_size)]
   with open(output_dir / LOG_NAME, "a", encoding="utf-8") as log:
@@ -194,7 +195,7 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
   summary.update(finished=True, seconds=round(seconds, 2),
                  images_per_second=round(
                      summary["counts"]["processed"] / seconds, 2))
-  _write_json(output_dir / SUMMARY_NAME, summary)
+  atomic_files.write_json(output_dir / SUMMARY_NAME, summary, indent=1)
   return summary
 
 
@@ -247,12 +248,6 @@ def _record(summary, log, records):
     counts["detections_reused"] += record.get("cached", False)
     log.write(json.dumps({"run": summary["started"], **record}) + "\n")
   log.flush()
-
-
-def _write_json(path, value):
-  temporary = path.with_name(f".{path.name}{align_worker.TEMP_SUFFIX}")
-  temporary.write_text(json.dumps(value, indent=1) + "\n")
-  os.replace(temporary, path)
 
 
 def _parse_args(argv):

@@ -8,12 +8,12 @@ geometry or size costs a warp, not a detection.
 """
 import dataclasses
 import json
-import os
 import pathlib
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from facenet_tf import atomic_files
 from facenet_tf.alignment import detector as detector_lib
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
@@ -23,9 +23,6 @@ NO_FACE_MODES = ("skip", "center_crop")
 # format name -> (Pillow format, file extension, save arguments)
 IMAGE_FORMATS = {"png": ("PNG", ".png", {}),
                  "jpeg": ("JPEG", ".jpg", {"quality": 95})}
-# A crop is written under this hidden name, then renamed: a killed run never
-# leaves a partial file under the final name.
-TEMP_SUFFIX = ".align-tmp"
 # Written crop side when --image_size is not given: davidsandberg's 182 for
 # box crops; 128 for landmark crops (the 112 px ArcFace view at 160 / 182).
 DEFAULT_IMAGE_SIZE = {"box": 182, "landmarks": 128}
@@ -179,9 +176,9 @@ def _align_one(record, output_relative, image, faces, best_below):
 def _write_atomically(crop, path, options):
   pillow_format, _, save_args = IMAGE_FORMATS[options.image_format]
   path.parent.mkdir(parents=True, exist_ok=True)
-  temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
-  Image.fromarray(crop).save(temporary, format=pillow_format, **save_args)
-  os.replace(temporary, path)
+  # A killed run never leaves a partial crop under the final name.
+  with atomic_files.open_for_write(path, "wb") as f:
+    Image.fromarray(crop).save(f, format=pillow_format, **save_args)
 
 
 def _describe(error):

@@ -18,14 +18,12 @@ non-trainable variables on the saved module (`loaded.image_size`,
 """
 import json
 import os
-import secrets
-import shutil
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
 import facenet_tf
+from facenet_tf import atomic_files
 from facenet_tf.alignment import spec as spec_lib
 
 FORMAT_VERSION = 1
@@ -45,10 +43,11 @@ def export_saved_model(embedder, export_dir, overwrite=False, alignment=None,
                        thresholds=None):
   """Writes `embedder` as a standalone SavedModel; returns its absolute path.
 
-  The SavedModel is written to a sibling `<export_dir>.tmp-<pid>-<random>`
-  and renamed into place, so a reader never sees a half-written export, and
-  a failure removes the temporary directory and leaves an existing export
-  untouched. Assumes one writer at a time per `export_dir`.
+  The SavedModel is written to a hidden sibling directory and renamed into
+  place (atomic_files.staged_directory), so a reader never sees a
+  half-written export, and a failure removes the temporary directory and
+  leaves an existing export untouched. Assumes one writer at a time per
+  `export_dir`.
 
   Args:
     embedder: a `FaceEmbedder` (any dtype policy; it outputs float32).
@@ -75,18 +74,11 @@ def export_saved_model(embedder, export_dir, overwrite=False, alignment=None,
   metadata["alignment"] = alignment.to_dict() if alignment else None
   metadata["thresholds"] = thresholds
   module, signatures = _serving_module(embedder, metadata)
-  os.makedirs(os.path.dirname(export_dir), exist_ok=True)
-  staging = f"{export_dir}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-  os.mkdir(staging)
-  try:
+  with atomic_files.staged_directory(export_dir) as staging:
     tf.saved_model.save(module, staging, signatures=signatures)
     os.mkdir(os.path.join(staging, _METADATA_DIR))
     with open(os.path.join(staging, _METADATA_DIR, METADATA_FILE), "w") as f:
       json.dump(metadata, f, indent=2, sort_keys=True)
-    _move_into_place(staging, export_dir)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
   return export_dir
 
 
@@ -253,26 +245,3 @@ def _check_replaceable(export_dir):
   if not is_export and os.listdir(export_dir):
     raise FileExistsError(f"{export_dir} is not a facenet_tf export; "
                           "refusing to replace it (remove it yourself).")
-
-
-def _move_into_place(staging, export_dir):
-  """Renames `staging` to `export_dir`, swapping out an existing export.
-
-  Two renames: a reader sees the old export, then briefly no directory, then
-  the new one; never a partial one (Python has no atomic directory swap).
-  """
-  if not os.path.lexists(export_dir):
-    os.rename(staging, export_dir)
-    return
-  old = f"{export_dir}.old-{os.getpid()}-{secrets.token_hex(4)}"
-  os.rename(export_dir, old)
-  try:
-    os.rename(staging, export_dir)
-  except BaseException:
-    os.rename(old, export_dir)
-    raise
-  try:
-    shutil.rmtree(old)
-  except OSError as error:
-    warnings.warn(f"Exported to {export_dir}, but the previous export, moved "
-                  f"to {old}, could not be removed: {error}")

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from data_pipelines import align
+from facenet_tf import atomic_files
 from facenet_tf.alignment import detector
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
@@ -207,7 +208,8 @@ def test_boxes_hold_the_centred_lfw_face_and_the_central_group_face(first_run):
 def test_rerun_resumes_then_center_crop_writes_the_blank(first_run, tmp_path):
   output_dir = tmp_path / "output"
   shutil.copytree(first_run[0], output_dir)
-  stale = output_dir / "Blank" / f".blank.png{align.align_worker.TEMP_SUFFIX}"
+  stale = pathlib.Path(atomic_files.temporary_sibling(
+      output_dir / "Blank" / "blank.png"))
   stale.parent.mkdir()
   stale.write_bytes(b"half a file")
   input_dir = first_run[0].parent / "input"

@@ -27,6 +27,8 @@ import dataclasses
 import json
 import os
 
+from facenet_tf import atomic_files
+
 GEOMETRIES = ("box", "landmarks")
 SPEC_FILE = "alignment_spec.json"
 # data_pipelines.align's summary beside its crops (counts, files without a face).
@@ -115,10 +117,8 @@ class AlignmentSpec:
 
 def write(spec, directory):
   """Writes `directory/alignment_spec.json`."""
-  path = os.path.join(directory, SPEC_FILE)
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
-    json.dump(spec.to_dict(), f, indent=1)
-  os.replace(path + ".tmp", path)
+  atomic_files.write_json(os.path.join(directory, SPEC_FILE), spec.to_dict(),
+                          indent=1)
 
 
 def read(directory):

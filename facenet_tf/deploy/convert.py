@@ -20,12 +20,12 @@ model layer the op belongs to; no file is written.
 import json
 import os
 import re
-import secrets
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants  # pylint: disable=g-direct-tensorflow-import
 
+from facenet_tf import atomic_files
 from facenet_tf import export
 
 QUANTIZATIONS = ("float", "dynamic", "int8")
@@ -172,12 +172,5 @@ def _write(output, data):
   """Writes `data` to `output` through a temporary file; the absolute path."""
   output = os.path.abspath(os.fspath(output))
   os.makedirs(os.path.dirname(output), exist_ok=True)
-  staging = f"{output}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-  try:
-    with open(staging, "wb") as f:
-      f.write(data)
-    os.replace(staging, output)
-  finally:
-    if os.path.exists(staging):
-      os.remove(staging)
+  atomic_files.write_bytes(output, data)
   return output

@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from facenet_tf import atomic_files
 from facenet_tf.evaluation import embedding_io
 
 MANIFEST_FILE = "shards.json"
@@ -47,10 +48,8 @@ def write_shard(output_dir, index, count, rows):
       "identities": np.array([key[2] for key in keys], str),
       "faces": np.array([key[3] for key in keys], str)}
   os.makedirs(output_dir, exist_ok=True)
-  temporary = os.path.join(output_dir, f".{name}.tmp-{os.getpid()}")
-  with open(temporary, "wb") as f:
+  with atomic_files.open_for_write(os.path.join(output_dir, name), "wb") as f:
     np.savez(f, **arrays)
-  os.replace(temporary, os.path.join(output_dir, name))
   return name, len(rows)
 
 
@@ -66,10 +65,8 @@ def write_manifest(output_dir, shards, identities, no_face, skipped,
       "no_face": [path for _, path in sorted(no_face)],
       "skipped": [[path, error] for _, path, error in sorted(skipped)],
       "model": metadata, "run": run}
-  path = os.path.join(output_dir, MANIFEST_FILE)
-  with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-    json.dump(manifest, f, indent=1)
-  os.replace(f"{path}.tmp", path)
+  atomic_files.write_json(os.path.join(output_dir, MANIFEST_FILE), manifest,
+                          indent=1)
   return manifest
 
 

@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from facenet_tf import atomic_files
 from facenet_tf.evaluation import ann_index
 
 FORMAT_VERSION = 1
@@ -135,20 +136,18 @@ class Gallery:
     record = {"format_version": FORMAT_VERSION, "model": self._model_record(),
               "threshold": self.threshold,
               "threshold_source": self.threshold_source}
-    temporary = f"{path}.tmp-{os.getpid()}"
     if path.endswith(".npz"):
-      with open(temporary, "wb") as f:
+      with atomic_files.open_for_write(path, "wb") as f:
         np.savez(f, embeddings=self.embeddings,
                  names=np.array(self.names, dtype=str).reshape(-1),
                  sources=np.array(self.sources, dtype=str).reshape(-1),
                  record=np.array(json.dumps(record)))
     elif path.endswith(".json"):
-      with open(temporary, "w", encoding="utf-8") as f:
-        json.dump({**record, "names": self.names, "sources": self.sources,
-                   "embeddings": self.embeddings.tolist()}, f)
+      atomic_files.write_json(path, {
+          **record, "names": self.names, "sources": self.sources,
+          "embeddings": self.embeddings.tolist()})
     else:
       raise GalleryError(f"{path}: a gallery is saved as .npz or .json")
-    os.replace(temporary, path)
     if len(self) and self._index is None:
       self._index = ann_index.NeighbourIndex(self.embeddings)
     if self._index is not None and self._index.kind != "exact":

@@ -5,7 +5,6 @@ Build the model under the strategy, restore the latest checkpoint if any
 mining step, log to TensorBoard, checkpoint, then verify on held-out
 identities, write the projector and export a SavedModel.
 """
-import json
 import os
 import sys
 import time
@@ -14,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from facenet_tf import atomic_files
 from facenet_tf import config as config_lib
 from facenet_tf import export
 from facenet_tf.alignment import spec as spec_lib
@@ -162,8 +162,8 @@ def train(config, workdir, strategy=None):
          "num_replicas": strategy.num_replicas_in_sync,
          "alignment": alignment.to_dict() if alignment else None,
          "thresholds": thresholds}
-  with open(workdir_lib.path(workdir, "results.json"), "w") as f:
-    json.dump(out, f, indent=2)
+  atomic_files.write_json(workdir_lib.path(workdir, "results.json"), out,
+                          indent=2)
   return out
 
 

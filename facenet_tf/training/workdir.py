@@ -15,6 +15,7 @@ import os
 import ml_collections
 import tensorflow as tf
 
+from facenet_tf import atomic_files
 from facenet_tf import config as config_lib
 from facenet_tf import models
 
@@ -24,13 +25,6 @@ RESUMABLE_CHANGES = ("train.steps",)
 
 def path(workdir, *parts):
   return os.path.join(workdir, *parts)
-
-
-def _write_atomic(filename, text):
-  tmp = f"{filename}.tmp-{os.getpid()}"
-  with open(tmp, "w") as f:
-    f.write(text)
-  os.replace(tmp, filename)
 
 
 def _flatten(d, prefix=""):
@@ -61,7 +55,7 @@ def save_config(config, workdir):
       raise config_lib.ConfigError(
           f"{workdir} holds a run with another config ({details}). Resume "
           "with the same config, or use a new --workdir.")
-  _write_atomic(filename, json.dumps(new, indent=2) + "\n")
+  atomic_files.write_text(filename, json.dumps(new, indent=2) + "\n")
 
 
 def load_config(workdir):
