@@ -10,28 +10,21 @@ Both run the model in inference mode (BatchNorm uses its moving statistics)
 and return float32 unit-norm embeddings whatever the model's dtype policy,
 compared by squared L2 distance (paper §2).
 
-The metadata (input size, channels, embedding size, architecture,
-preprocessing, distance, format version) is stored twice: as
-`assets.extra/facenet_export.json`, readable without TensorFlow, and as
-non-trainable variables on the saved module (`loaded.image_size`,
+The metadata (export_metadata.ExportMetadata: input size, channels,
+embedding size, architecture, alignment spec, thresholds, ...) is stored
+twice: as `assets.extra/facenet_export.json`, readable without TensorFlow,
+and as non-trainable variables on the saved module (`loaded.image_size`,
 `loaded.embedding_dim`, ..., and the whole JSON in `loaded.metadata_json`).
+`export_loaders.load` reads it back with the model; deploy/convert.py
+carries it into LiteRT and ONNX files.
 """
-import json
 import os
 
-import numpy as np
 import tensorflow as tf
 
-import facenet_tf
 from facenet_tf import atomic_files
-from facenet_tf.alignment import spec as spec_lib
+from facenet_tf import export_metadata
 
-FORMAT_VERSION = 1
-METADATA_FILE = "facenet_export.json"
-ENCODED_SIGNATURE = "encoded_images"
-# assets.extra/ is the SavedModel place for files the graph does not read
-# (assets/ is for tf.saved_model.Asset files the graph opens).
-_METADATA_DIR = "assets.extra"
 # Metadata keys also saved as variables on the module.
 _ATTRIBUTES = ("format_version", "architecture", "image_size", "channels",
                "embedding_dim", "preprocessing", "distance")
@@ -39,9 +32,13 @@ _RESIZE = ("bilinear with antialias, then rounded (half to even) and clipped "
            "to uint8, only when the decoded size differs from image_size")
 
 
-def export_saved_model(embedder, export_dir, overwrite=False, alignment=None,
-                       thresholds=None):
+def export_saved_model(embedder, export_dir, *, alignment, thresholds,
+                       overwrite=False):
   """Writes `embedder` as a standalone SavedModel; returns its absolute path.
+
+  Every export of a model goes through here (the training recipes, the
+  facenet-export app, and through it LiteRT and ONNX). `alignment` and
+  `thresholds` have no default, so no caller can drop them by omission.
 
   The SavedModel is written to a hidden sibling directory and renamed into
   place (atomic_files.staged_directory), so a reader never sees a
@@ -55,10 +52,12 @@ def export_saved_model(embedder, export_dir, overwrite=False, alignment=None,
     overwrite: replace an existing export at `export_dir`. Only a facenet_tf
       export or an empty directory is replaced, so a mistyped path cannot
       delete unrelated files.
-    alignment: the AlignmentSpec of the faces the model was trained on; the
-      photo API and the evaluation tools align faces with it.
-    thresholds: calibrated squared-L2 thresholds (calibration.calibrate),
-      the apps' defaults for same/different and unknown.
+    alignment: the AlignmentSpec of the faces the model was trained on (the
+      photo API and the evaluation tools align faces with it), or None
+      when they had none (synthetic faces).
+    thresholds: calibrated export_metadata.Thresholds
+      (calibration.calibrate), the apps' defaults for same/different and
+      unknown, or None.
 
   Raises:
     FileExistsError: `export_dir` exists and `overwrite` is False, or it is
@@ -70,120 +69,24 @@ def export_saved_model(embedder, export_dir, overwrite=False, alignment=None,
       raise FileExistsError(f"{export_dir} exists; pass overwrite=True to "
                             "replace it.")
     _check_replaceable(export_dir)
-  metadata = _metadata(embedder)
-  metadata["alignment"] = alignment.to_dict() if alignment else None
-  metadata["thresholds"] = thresholds
+  metadata = metadata_of(embedder, alignment, thresholds)
   module, signatures = _serving_module(embedder, metadata)
   with atomic_files.staged_directory(export_dir) as staging:
     tf.saved_model.save(module, staging, signatures=signatures)
-    os.mkdir(os.path.join(staging, _METADATA_DIR))
-    with open(os.path.join(staging, _METADATA_DIR, METADATA_FILE), "w") as f:
-      json.dump(metadata, f, indent=2, sort_keys=True)
+    metadata_path = export_metadata.saved_model_metadata_path(staging)
+    os.mkdir(os.path.dirname(metadata_path))
+    with open(metadata_path, "w", encoding="utf-8") as f:
+      f.write(metadata.to_json())
   return export_dir
 
 
-def read_metadata(path):
-  """The metadata dict of the export at `path` (no TensorFlow needed).
-
-  Raises:
-    ValueError: `path` is not a facenet_tf export, or a newer format.
-  """
-  path = os.fspath(path)
-  metadata_path = os.path.join(path, _METADATA_DIR, METADATA_FILE)
-  if not os.path.isfile(metadata_path):
-    raise ValueError(
-        f"{path} is not a facenet_tf export: {metadata_path} is missing. "
-        "Write one with facenet_tf.export.export_saved_model.")
-  with open(metadata_path) as f:
-    metadata = json.load(f)
-  version = metadata.get("format_version")
-  if not isinstance(version, int) or version > FORMAT_VERSION:
-    raise ValueError(f"{path} has export format version {version!r}; this "
-                     f"facenet_tf reads versions 1 to {FORMAT_VERSION}.")
-  return metadata
-
-
-class ExportedEmbedder:
-  """A loaded export: numpy images in, numpy float32 embeddings [N, D] out.
-
-  Attributes:
-    metadata: the export's metadata dict; `image_size` (H, W), `channels`,
-      `embedding_dim` and `architecture` are copied from it.
-  """
-
-  def __init__(self, path):
-    self.metadata = read_metadata(path)
-    self.image_size = tuple(self.metadata["image_size"])
-    self.channels = self.metadata["channels"]
-    self.embedding_dim = self.metadata["embedding_dim"]
-    self.architecture = self.metadata["architecture"]
-    alignment = self.metadata.get("alignment")
-    self.alignment = (spec_lib.AlignmentSpec.from_dict(alignment)
-                      if alignment else None)
-    # The signatures hold only weak references to the loaded variables: the
-    # loaded object must stay alive as long as they are used.
-    self._loaded = tf.saved_model.load(os.fspath(path))
-    self._embed = self._loaded.signatures["serving_default"]
-    self._embed_encoded = self._loaded.signatures[ENCODED_SIGNATURE]
-
-  def __call__(self, images, batch_size=256):
-    """Embeds uint8 images [N, H, W, C] (RGB or grey as the model takes)."""
-    images = checked_images(images, self.image_size, self.channels)
-    return self._batched(self._embed, images, batch_size)
-
-  def embed_encoded(self, encoded, batch_size=256):
-    """Embeds a sequence of encoded JPEG/PNG images (bytes), any size."""
-    return self._batched(self._embed_encoded,
-                         np.asarray(encoded, dtype=object), batch_size)
-
-  def _batched(self, signature, inputs, batch_size):
-    outputs = [signature(images=tf.constant(inputs[i:i + batch_size]))
-               ["embeddings"].numpy()
-               for i in range(0, len(inputs), batch_size)]
-    if not outputs:
-      return np.zeros((0, self.embedding_dim), np.float32)
-    return np.concatenate(outputs)
-
-
-def checked_images(images, image_size, channels):
-  """`images` as a uint8 array [N, H, W, C], or ValueError saying why not."""
-  images = np.asarray(images)
-  expected = (*image_size, channels)
-  if images.dtype != np.uint8 or images.shape[1:] != expected:
-    raise ValueError(f"Expected uint8 images of shape [N, {expected}], got "
-                     f"{images.dtype} {images.shape}.")
-  return images
-
-
-def load_exported(path):
-  """The loader of the export at `path`: an `ExportedEmbedder` for a
-  SavedModel directory, a LiteRT / ONNX runtime for a `.tflite` / `.onnx`
-  file (facenet_tf/deploy/runtimes.py), all with the same interface."""
-  from facenet_tf.deploy import runtimes  # pylint: disable=import-outside-toplevel
-  return runtimes.load(path)
-
-
-def _metadata(embedder):
-  colour = "RGB" if embedder.channels == 3 else "grey"
-  return {
-      "format_version": FORMAT_VERSION,
-      "facenet_tf_version": facenet_tf.__version__,
-      "architecture": embedder.architecture,
-      "image_size": list(embedder.image_size),
-      "channels": embedder.channels,
-      "embedding_dim": embedder.embedding_dim,
-      "dtype_policy": embedder.dtype_policy_name,
-      "preprocessing": (f"{colour} uint8 0..255, scaled inside the model as "
-                        "x/127.5 - 1"),
-      "encoded_resize": _RESIZE,
-      "distance": "squared_l2",
-      "signatures": {
-          "serving_default": "images: uint8 [None, H, W, C] -> embeddings: "
-                             "float32 [None, D], unit norm",
-          ENCODED_SIGNATURE: "images: string [None] encoded JPEG/PNG -> "
-                             "embeddings: float32 [None, D], unit norm",
-      },
-  }
+def metadata_of(embedder, alignment, thresholds):
+  """The ExportMetadata of a SavedModel export of `embedder`."""
+  return export_metadata.ExportMetadata(
+      architecture=embedder.architecture, image_size=embedder.image_size,
+      channels=embedder.channels, embedding_dim=embedder.embedding_dim,
+      dtype_policy=embedder.dtype_policy_name, alignment=alignment,
+      thresholds=thresholds, encoded_resize=_RESIZE)
 
 
 def _serving_module(embedder, metadata):
@@ -195,10 +98,12 @@ def _serving_module(embedder, metadata):
   # Keras model itself would save its layer objects, which a loader without
   # Keras revives as opaque objects. The functions below capture them.
   module.model_variables = list(embedder.variables)
+  described = metadata.to_dict()
   for key in _ATTRIBUTES:
-    setattr(module, key, tf.Variable(metadata[key], trainable=False, name=key))
-  module.metadata_json = tf.Variable(json.dumps(metadata, sort_keys=True),
-                                     trainable=False, name="metadata_json")
+    setattr(module, key, tf.Variable(described[key], trainable=False,
+                                     name=key))
+  module.metadata_json = tf.Variable(metadata.to_json(), trainable=False,
+                                     name="metadata_json")
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, height, width, channels], tf.uint8, name="images")])
@@ -215,7 +120,8 @@ def _serving_module(embedder, metadata):
     return embed(pixels)
 
   return module, {"serving_default": embed.get_concrete_function(),
-                  ENCODED_SIGNATURE: embed_encoded.get_concrete_function()}
+                  export_metadata.ENCODED_SIGNATURE:
+                      embed_encoded.get_concrete_function()}
 
 
 def _decode(data, height, width, channels):
@@ -241,7 +147,7 @@ def _check_replaceable(export_dir):
     raise FileExistsError(f"{export_dir} is a file or a symbolic link, not "
                           "an export directory; refusing to replace it.")
   is_export = os.path.isfile(
-      os.path.join(export_dir, _METADATA_DIR, METADATA_FILE))
+      export_metadata.saved_model_metadata_path(export_dir))
   if not is_export and os.listdir(export_dir):
     raise FileExistsError(f"{export_dir} is not a facenet_tf export; "
                           "refusing to replace it (remove it yourself).")

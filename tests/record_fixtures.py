@@ -106,3 +106,25 @@ def lfw_subset_and_pairs(lfw, tmp_path):
   pairs = tmp_path / "pairs.txt"
   pairs.write_text("20\n" + "\n".join(same + diff) + "\n")
   return tree, pairs
+
+
+def random_pairs_tree(root, size=64, people=4, seed=0):
+  """`people` identities x 2 seeded uniform-noise PNGs (size x size) under
+  root/images and an LFW-format pairs file over them: each person's two
+  images (`people` same pairs) and person i vs i + 1 (`people` different
+  pairs). Enough to calibrate thresholds on; they mean nothing. Returns the
+  pairs file's path."""
+  rng = np.random.default_rng(seed)
+  names = [f"Person_{i}" for i in range(people)]
+  for name in names:
+    os.makedirs(os.path.join(root, "images", name), exist_ok=True)
+    for index in (1, 2):
+      Image.fromarray(rng.integers(0, 256, (size, size, 3), np.uint8)).save(
+          os.path.join(root, "images", name, f"{name}_{index:04d}.png"))
+  same = [f"{name}\t1\t2" for name in names]
+  diff = [f"{names[i]}\t1\t{names[(i + 1) % people]}\t2"
+          for i in range(people)]
+  pairs = os.path.join(root, "pairs.txt")
+  with open(pairs, "w", encoding="utf-8") as f:
+    f.write(f"{people}\n" + "\n".join(same + diff) + "\n")
+  return pairs

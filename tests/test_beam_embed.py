@@ -21,7 +21,7 @@ import pytest
 from data_pipelines import align
 from data_pipelines import build_tfrecords
 from data_pipelines.align_worker import AlignOptions
-from facenet_tf import export
+from facenet_tf import export_loaders
 from facenet_tf import photos
 from facenet_tf import pretrained
 from facenet_tf.evaluation import embedding_io
@@ -83,7 +83,7 @@ def test_photos(trees, tmp_path):
 
 
 def test_aligned_crops(trees, tmp_path):
-  model = export.load_exported(pretrained.reference_model_path())
+  model = export_loaders.load(pretrained.reference_model_path())
   local = embedding_io.embed_files(
       model, *embedding_io.list_tree(trees / "aligned"))
   assert len(local.paths) == 9 and len(local.skipped) == 1
@@ -92,7 +92,7 @@ def test_aligned_crops(trees, tmp_path):
 
 
 def test_tfrecord_shards(trees, tmp_path):
-  model = export.load_exported(pretrained.reference_model_path())
+  model = export_loaders.load(pretrained.reference_model_path())
   local = embedding_records.embed_records(model, trees / "shards")
   assert len(local.paths) == 9  # the broken PNG is not in the shards
   beam = _beam(tmp_path, tfrecords_dir=str(trees / "shards"))

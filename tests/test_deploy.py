@@ -1,7 +1,8 @@
 """LiteRT and ONNX exports (facenet_tf/deploy): parity in a fresh process.
 
 Fixture: the `tiny` architecture at 48 x 40 px (random weights, seed 0),
-exported as a SavedModel with an alignment spec and thresholds, then
+exported as a SavedModel with an alignment spec and thresholds (made-up
+values; any valid ones must travel unchanged), then
 converted to float / dynamic-range / int8 LiteRT and to ONNX. Inputs are 12
 seeded uniform uint8 images; int8 calibrates on 32 others. Each file runs
 in a new Python process that imports only NumPy and its runtime (checked:
@@ -21,14 +22,18 @@ import pytest
 import tensorflow as tf
 
 from facenet_tf import export
+from facenet_tf import export_loaders
+from facenet_tf import export_metadata
 from facenet_tf import models
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.deploy import convert
-from facenet_tf.deploy import runtimes
 from facenet_tf.models import registry
 
 SIZE = (48, 40)
-THRESHOLDS = {"accuracy": 1.05, "far": 0.6}
+THRESHOLDS = export_metadata.Thresholds(
+    accuracy=1.05, far=0.6, target_far=1e-3, pairs="/data/pairs.txt",
+    num_pairs=600, calibration_accuracy=0.9, calibration_val=0.5,
+    calibration_far=0.001)
 FRESH = """
 import json, sys
 import numpy as np
@@ -84,7 +89,7 @@ def _fresh_process(kind, path, images, tmp_path):
 def test_export_runs_alone_and_matches_the_saved_model(
     saved_model, tmp_path, kind, quantization, min_cosine, norm_tolerance):
   images = _images(12, seed=1)
-  reference = export.load_exported(saved_model)(images)
+  reference = export_loaders.load(saved_model)(images)
   if kind == "onnx":
     path, _ = convert.to_onnx(saved_model, tmp_path / "m.onnx")
   else:
@@ -98,10 +103,10 @@ def test_export_runs_alone_and_matches_the_saved_model(
   else:
     assert np.sum(got * reference, axis=1).min() >= min_cosine
   # The facenet_tf loader reads the metadata inside the file.
-  loaded = export.load_exported(path)
-  assert loaded.metadata["format"] == kind
-  assert loaded.metadata["quantization"] == quantization
-  assert loaded.metadata["thresholds"] == THRESHOLDS
+  loaded = export_loaders.load(path)
+  assert loaded.metadata.format == kind
+  assert loaded.metadata.quantization == quantization
+  assert loaded.metadata.thresholds == THRESHOLDS
   assert loaded.alignment == spec_lib.AlignmentSpec()
   assert (loaded.image_size, loaded.channels) == (SIZE, 3)
   np.testing.assert_allclose(loaded(images, batch_size=5), got,
@@ -119,9 +124,9 @@ def test_bad_inputs_are_refused(saved_model, tmp_path):
     convert.to_litert(saved_model, tmp_path / "q.tflite", "int4")
   assert not list(tmp_path.iterdir())
   with pytest.raises(ValueError, match="neither"):
-    runtimes.load(tmp_path / "model.pb")
+    export_loaders.load(tmp_path / "model.pb")
   with pytest.raises(FileNotFoundError):
-    runtimes.load(tmp_path / "missing.onnx")
+    export_loaders.load(tmp_path / "missing.onnx")
 
 
 @keras.saving.register_keras_serializable(package="facenet_tf_tests")
@@ -146,7 +151,8 @@ def test_an_unconvertible_layer_is_named_and_nothing_is_written(
   monkeypatch.setitem(registry._REGISTRY, "test_unconvertible",  # pylint: disable=protected-access
                       registry.Architecture(_unconvertible, (32, 32)))
   path = export.export_saved_model(models.build("test_unconvertible"),
-                                   tmp_path / "saved_model")
+                                   tmp_path / "saved_model", alignment=None,
+                                   thresholds=None)
   output = tmp_path / "out" / "m.tflite"
   with pytest.raises(convert.ConversionError, match="'singular_values'"):
     convert.to_litert(path, output)

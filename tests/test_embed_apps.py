@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from facenet_tf import config as config_lib
-from facenet_tf import export
+from facenet_tf import export_loaders
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import recognition
 from facenet_tf.training import train_lib
@@ -75,7 +75,7 @@ def test_embed_writes_sorted_rows_and_lists_the_unreadable(orl):
   assert data.identities[10] == "s10" and data.labels[10] == 1
   assert data.skipped[0][0] == str(tree / "zz_unreadable" / "broken.jpg")
   # Row i is the embedding of path i.
-  model = export.load_exported(workdir / "saved_model")
+  model = export_loaders.load(workdir / "saved_model")
   rows = [0, 137, 399]
   pixels = embedding_io.load_images([data.paths[i] for i in rows],
                                     model.image_size, model.channels)

@@ -10,6 +10,8 @@ import pytest
 import tensorflow as tf
 
 from facenet_tf import export
+from facenet_tf import export_loaders
+from facenet_tf import export_metadata
 from facenet_tf import models
 
 N = 4
@@ -85,7 +87,8 @@ def tiny(tmp_path_factory):
   batch_stats_output = model(images.astype(np.float32), training=True).numpy()
   _randomize_batchnorm(model)
   path = export.export_saved_model(
-      model, tmp_path_factory.mktemp("tiny") / "export")
+      model, tmp_path_factory.mktemp("tiny") / "export", alignment=None,
+      thresholds=None)
   return {"model": model, "path": path, "images": images,
           "expected": model(images.astype(np.float32), training=False).numpy(),
           "batch_stats_output": batch_stats_output}
@@ -158,7 +161,7 @@ def test_signature_specs(standalone):
 
 @pytest.mark.integration
 def test_metadata_asset_and_attributes(tiny, standalone):
-  metadata = export.read_metadata(tiny["path"])
+  metadata = export_metadata.read(tiny["path"]).to_dict()
   assert os.path.isfile(os.path.join(tiny["path"], "assets.extra",
                                      "facenet_export.json"))
   expected = {"format_version": 1, "architecture": "tiny",
@@ -166,6 +169,7 @@ def test_metadata_asset_and_attributes(tiny, standalone):
               "distance": "squared_l2", "preprocessing":
               "RGB uint8 0..255, scaled inside the model as x/127.5 - 1"}
   assert metadata.items() >= expected.items()
+  assert metadata["format"] == "savedmodel" and metadata["alignment"] is None
   attributes = standalone[1]["attributes"]
   assert json.loads(attributes.pop("metadata_json")) == metadata
   assert attributes == expected
@@ -173,7 +177,7 @@ def test_metadata_asset_and_attributes(tiny, standalone):
 
 @pytest.mark.integration
 def test_load_exported(tiny):
-  embedder = export.load_exported(tiny["path"])
+  embedder = export_loaders.load(tiny["path"])
   assert (embedder.image_size, embedder.channels, embedder.embedding_dim,
           embedder.architecture) == ((64, 64), 3, 128, "tiny")
   out = embedder(tiny["images"], batch_size=3)  # two batches: 3 + 1
@@ -189,7 +193,12 @@ def test_load_exported(tiny):
 def test_load_exported_rejects_a_non_export(tmp_path):
   (tmp_path / "saved_model.pb").write_bytes(b"")
   with pytest.raises(ValueError, match="not a facenet_tf export"):
-    export.load_exported(tmp_path)
+    export_loaders.load(tmp_path)
+
+
+def _export(model, path, overwrite=False):
+  return export.export_saved_model(model, path, alignment=None,
+                                   thresholds=None, overwrite=overwrite)
 
 
 def _leftovers(directory):
@@ -200,26 +209,25 @@ def _leftovers(directory):
 @pytest.mark.integration
 def test_overwrite(tiny, tmp_path):
   path = tmp_path / "export"
-  export.export_saved_model(tiny["model"], path)
+  _export(tiny["model"], path)
   with pytest.raises(FileExistsError, match="overwrite=True"):
-    export.export_saved_model(tiny["model"], path)
+    _export(tiny["model"], path)
   smaller = models.build("tiny", embedding_dim=16)
-  export.export_saved_model(smaller, path, overwrite=True)
-  assert export.read_metadata(path)["embedding_dim"] == 16
-  assert export.load_exported(path)(tiny["images"]).shape == (N, 16)
+  _export(smaller, path, overwrite=True)
+  assert export_metadata.read(path).embedding_dim == 16
+  assert export_loaders.load(path)(tiny["images"]).shape == (N, 16)
   assert not _leftovers(tmp_path)
   (tmp_path / "not_an_export").mkdir()
   (tmp_path / "not_an_export" / "notes.txt").write_text("keep me")
   with pytest.raises(FileExistsError, match="not a facenet_tf export"):
-    export.export_saved_model(smaller, tmp_path / "not_an_export",
-                              overwrite=True)
+    _export(smaller, tmp_path / "not_an_export", overwrite=True)
   assert (tmp_path / "not_an_export" / "notes.txt").exists()
 
 
 @pytest.mark.integration
 def test_failed_write_leaves_old_export(tiny, tmp_path, monkeypatch):
   path = tmp_path / "export"
-  export.export_saved_model(tiny["model"], path)
+  _export(tiny["model"], path)
   before = sorted(p.relative_to(path) for p in path.rglob("*"))
 
   def failing_save(module, export_dir, **kwargs):
@@ -230,9 +238,9 @@ def test_failed_write_leaves_old_export(tiny, tmp_path, monkeypatch):
   monkeypatch.setattr(tf.saved_model, "save", failing_save)
   smaller = models.build("tiny", embedding_dim=16)
   with pytest.raises(OSError, match="disk full"):
-    export.export_saved_model(smaller, path, overwrite=True)
+    _export(smaller, path, overwrite=True)
   assert sorted(p.relative_to(path) for p in path.rglob("*")) == before
-  assert export.read_metadata(path)["embedding_dim"] == 128
+  assert export_metadata.read(path).embedding_dim == 128
   assert not _leftovers(tmp_path)
 
 
@@ -243,9 +251,9 @@ def test_mixed_bfloat16_exports_float32(tmp_path):
   images = np.random.default_rng(2).integers(0, 256, (N, 64, 64, 3),
                                              dtype=np.uint8)
   expected = model(images.astype(np.float32), training=False).numpy()
-  path = export.export_saved_model(model, tmp_path / "export")
-  embedder = export.load_exported(path)
-  assert embedder.metadata["dtype_policy"] == "mixed_bfloat16"
+  path = _export(model, tmp_path / "export")
+  embedder = export_loaders.load(path)
+  assert embedder.metadata.dtype_policy == "mixed_bfloat16"
   out = embedder(images)
   _check_embeddings(out)
   # The same bfloat16 ops as Keras (equal on CPU); the tolerance allows a

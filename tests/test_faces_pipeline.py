@@ -19,7 +19,7 @@ from data_pipelines.align_worker import AlignOptions
 from experiments import faces_base
 from experiments import faces_view1
 from experiments import faces_view2
-from facenet_tf import export
+from facenet_tf import export_metadata
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.training import train_lib
 from tests.conftest import shared_path
@@ -84,9 +84,9 @@ def test_spec_and_thresholds_travel_from_photos_to_the_export(
   # threshold no worse than calling every pair "different" (0.5 here).
   assert thresholds["calibration_far"] <= 1e-3
   assert thresholds["calibration_accuracy"] >= 0.5
-  metadata = export.read_metadata(result["saved_model"])
-  assert metadata["alignment"] == manifest["alignment"]
-  assert metadata["thresholds"] == thresholds
+  metadata = export_metadata.read(result["saved_model"])
+  assert metadata.alignment.to_dict() == manifest["alignment"]
+  assert metadata.thresholds.to_dict() == thresholds
   evaluated = _evaluate_export(result, pairs, config.eval.images_dir)
   assert evaluated["alignment_warning"] is None
   assert evaluated["fallback_pairs"] == 0

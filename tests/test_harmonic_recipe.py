@@ -1,7 +1,10 @@
 """The harmonic recipe end to end (arXiv v3 §7) on synthetic faces.
 
 v1 (`tiny` at 48 px, seed 0) and the v2 start (`tiny` at 64 px, seed 1) are
-smoke-trained; experiments/harmonic_lfw.py:smoke then runs 3 + 3 steps.
+smoke-trained; experiments/harmonic_lfw.py:smoke then runs 3 + 3 steps, in
+a workdir holding the default landmarks spec (as start_run writes it for
+aligned data) and with calibration pairs of noise images
+(record_fixtures.random_pairs_tree), so its export must carry both.
 """
 import hashlib
 import json
@@ -15,9 +18,12 @@ import tensorflow as tf
 
 from experiments import harmonic_lfw
 from facenet_tf import config as config_lib
+from facenet_tf import export_metadata
+from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.training import harmonic_lib
 from facenet_tf.training import train_lib
 from facenet_tf.training import workdir as workdir_lib
+from tests import record_fixtures
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODES = ("v1_v1", "v2_v2", "v1_v2", "baseline_v1_init")
@@ -31,9 +37,10 @@ def _smoke_model(workdir, seed, image_size):
   return str(workdir)
 
 
-def _harmonic_config(v1, init):
+def _harmonic_config(v1, init, calibration_pairs=""):
   config = harmonic_lfw.get_config("smoke")
   config.harmonic.v1_workdir, config.harmonic.init_workdir = v1, init
+  config.eval.calibration_pairs = calibration_pairs
   return config
 
 
@@ -67,10 +74,13 @@ def recipe(tmp_path_factory):
   v1 = _smoke_model(root / "v1", seed=0, image_size=48)
   init = _smoke_model(root / "init", seed=1, image_size=0)
   v1_files = _files(v1)
-  workdir = str(root / "v2")
-  result = harmonic_lib.train(_harmonic_config(v1, init), workdir)
-  return {"v1": v1, "init": init, "workdir": workdir, "result": result,
-          "v1_files": v1_files}
+  workdir = root / "v2"
+  workdir.mkdir()
+  spec_lib.write(spec_lib.AlignmentSpec(), workdir)
+  pairs = record_fixtures.random_pairs_tree(root / "calibration")
+  result = harmonic_lib.train(_harmonic_config(v1, init, pairs), str(workdir))
+  return {"v1": v1, "init": init, "workdir": str(workdir), "result": result,
+          "v1_files": v1_files, "pairs": pairs}
 
 
 @pytest.mark.integration
@@ -116,6 +126,14 @@ def test_results_hold_the_four_comparisons(recipe):
   assert config["model"]["image_size"] == 0 and config["train"]["steps"] == 6
 
 
+@pytest.mark.integration
+def test_export_keeps_the_spec_and_the_thresholds(recipe):
+  metadata = export_metadata.read(recipe["result"]["saved_model"])
+  assert metadata.alignment == spec_lib.AlignmentSpec()
+  assert metadata.thresholds.to_dict() == recipe["result"]["thresholds"]
+  assert metadata.thresholds.pairs == recipe["pairs"]
+
+
 def _train_app(*args):
   return subprocess.run([sys.executable, "-m", "facenet_tf.apps.train",
                          "--config=experiments/harmonic_lfw.py:smoke", *args],
@@ -128,6 +146,7 @@ def test_app_resume_is_a_no_op(recipe):
   before = _files(checkpoints)
   out = _train_app(f"--config.harmonic.v1_workdir={recipe['v1']}",
                    f"--config.harmonic.init_workdir={recipe['init']}",
+                   f"--config.eval.calibration_pairs={recipe['pairs']}",
                    f"--workdir={recipe['workdir']}")
   assert out.returncode == 0, out.stderr[-3000:]
   result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -11,7 +11,7 @@ pair = 0.001).
 """
 import pytest
 
-from facenet_tf import export
+from facenet_tf import export_metadata
 from facenet_tf import pretrained
 from tests.conftest import shared_path
 
@@ -32,10 +32,10 @@ def test_reference_model_reproduces_its_devtest_figures():
 
 @pytest.mark.unit
 def test_reference_export_carries_its_spec_and_thresholds():
-  metadata = export.read_metadata(pretrained.reference_model_path())
+  metadata = export_metadata.read(pretrained.reference_model_path())
   recorded = pretrained.reference_figures()
-  assert metadata["alignment"]["name"] == "landmarks-arcface-128px-v1"
-  thresholds = metadata["thresholds"]
-  assert thresholds == recorded["thresholds"]
-  assert thresholds["pairs"].endswith("pairsDevTrain.txt")
-  assert 0 < thresholds["far"] < 4 and 0 < thresholds["accuracy"] < 4
+  assert metadata.alignment.name == "landmarks-arcface-128px-v1"
+  thresholds = metadata.thresholds
+  assert thresholds.to_dict() == recorded["thresholds"]
+  assert thresholds.pairs.endswith("pairsDevTrain.txt")
+  assert 0 < thresholds.far < 4 and 0 < thresholds.accuracy < 4

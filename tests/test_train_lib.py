@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from facenet_tf import config as config_lib
-from facenet_tf import export
+from facenet_tf import export_loaders
 from facenet_tf.training import train_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -175,8 +175,8 @@ def test_export_app_writes_litert_and_refuses_bad_format_flags(smoke_run,
   assert (line["model"], line["format"]) == (str(output), "litert")
   images = np.random.default_rng(0).integers(0, 256, (6, 64, 64, 3),
                                              dtype=np.uint8)
-  np.testing.assert_allclose(export.load_exported(output)(images),
-                             export.load_exported(result["saved_model"])(
+  np.testing.assert_allclose(export_loaders.load(output)(images),
+                             export_loaders.load(result["saved_model"])(
                                  images), atol=1e-4)
   for bad, message in ((["--format", "onnx", "--quantization", "int8"],
                         "litert only"),

@@ -29,11 +29,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 from facenet_tf import export  # pylint: disable=wrong-import-position
+from facenet_tf import export_loaders  # pylint: disable=wrong-import-position
+from facenet_tf import export_metadata  # pylint: disable=wrong-import-position
 from facenet_tf import models  # pylint: disable=wrong-import-position
 from facenet_tf import pretrained  # pylint: disable=wrong-import-position
 from facenet_tf.deploy import convert  # pylint: disable=wrong-import-position
 from facenet_tf.deploy import faces  # pylint: disable=wrong-import-position
-from facenet_tf.deploy import runtimes  # pylint: disable=wrong-import-position
 from facenet_tf.evaluation import eval_lib  # pylint: disable=wrong-import-position
 
 PAIRS = os.path.join(HERE, "..", "..", "..", "shared", "data", "lfw",
@@ -74,11 +75,12 @@ def _export(name, tmp, representative, trained=None):
   elif trained:
     saved_model = os.path.join(trained, "saved_model")
   else:
-    saved_model = export.export_saved_model(models.build(name),
-                                            os.path.join(tmp, name))
-  meta = export.read_metadata(saved_model)
-  calibration = faces.aligned_faces(representative, tuple(meta["image_size"]),
-                                    meta["channels"])
+    saved_model = export.export_saved_model(
+        models.build(name), os.path.join(tmp, name), alignment=None,
+        thresholds=None)
+  meta = export_metadata.read(saved_model)
+  calibration = faces.aligned_faces(representative, meta.image_size,
+                                    meta.channels)
   paths = {("savedmodel", None): saved_model}
   for kind, quantization in FORMATS[1:]:
     out = os.path.join(tmp, f"{name}_{kind}_{quantization}")
@@ -113,7 +115,7 @@ def main():
                       args.nns2_workdir if name == "nns2" else None)
       reference = None
       for key, path in paths.items():
-        model = runtimes.load(path, num_threads=args.num_threads)
+        model = export_loaders.load(path, num_threads=args.num_threads)
         probe = faces.aligned_faces(args.images_dir, model.image_size,
                                     model.channels, limit=200)
         emb = model(probe)

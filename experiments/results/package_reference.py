@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
   sys.path.insert(0, str(ROOT))
 
-from facenet_tf import export  # noqa: E402
+from facenet_tf import export_metadata  # noqa: E402
 from facenet_tf import pretrained  # noqa: E402
 
 LFW = ROOT.parent / "shared" / "data" / "lfw"
@@ -32,8 +32,8 @@ def main(argv=None):
   parser.add_argument("--workdir", required=True)
   args = parser.parse_args(argv)
   source = os.path.join(args.workdir, "saved_model")
-  metadata = export.read_metadata(source)
-  if not metadata.get("alignment") or not metadata.get("thresholds"):
+  metadata = export_metadata.read(source)
+  if not metadata.alignment or not metadata.thresholds:
     sys.exit(f"{source} lacks an alignment spec or thresholds")
   target = os.path.join(os.path.dirname(pretrained.__file__),
                         pretrained.REFERENCE_NAME)
@@ -51,9 +51,9 @@ def main(argv=None):
   record = {
       "workdir": os.path.abspath(args.workdir),
       "command": " ".join(sys.argv),
-      "architecture": metadata["architecture"],
-      "alignment": metadata["alignment"]["name"],
-      "thresholds": metadata["thresholds"],
+      "architecture": metadata.architecture,
+      "alignment": metadata.alignment.name,
+      "thresholds": metadata.thresholds.to_dict(),
       "pairsDevTest_photos": {k: result[k] for k in keys},
       "training": {k: training[k] for k in
                    ("verification_accuracy", "verification_auc", "steps",

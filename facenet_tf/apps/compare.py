@@ -20,7 +20,7 @@ import json
 from absl import flags
 import numpy as np
 
-from facenet_tf import export
+from facenet_tf import export_loaders
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import calibration
@@ -52,7 +52,7 @@ def _faces_of_photos(photos, recognizer):
 
 
 def _aligned_images(paths, model_path):
-  model = export.load_exported(model_path)
+  model = export_loaders.load(model_path)
   pixels = embedding_io.load_images(paths, model.image_size, model.channels)
   faces = [{"photo": p, "face": 0, "box": None} for p in paths]
   return faces, model(pixels), [], model.metadata

@@ -25,7 +25,7 @@ import json
 
 from absl import flags
 
-from facenet_tf import export
+from facenet_tf import export_loaders
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import embedding_io
@@ -70,7 +70,7 @@ def main(pipeline_args):
     embedded = _embed_beam(pipeline_args, aligned)
   elif _TFRECORDS.value:
     embedded = embedding_records.embed_records(
-        export.load_exported(_saved_model_path()), _TFRECORDS.value,
+        export_loaders.load(_saved_model_path()), _TFRECORDS.value,
         _BATCH_SIZE.value)
   else:
     embedded = embedding_flags.embed_tree(

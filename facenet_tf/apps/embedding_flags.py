@@ -17,7 +17,7 @@ import sys
 
 from absl import flags
 
-from facenet_tf import export
+from facenet_tf import export_loaders
 from facenet_tf import pretrained
 from facenet_tf.evaluation import embedding_io
 
@@ -113,7 +113,7 @@ def embed_tree(saved_model, images_dir, batch_size, aligned=False,
   export at `saved_model`, the skipped photos named on stderr."""
   paths, identities = embedding_io.list_tree(images_dir)
   if aligned:
-    embedded = embedding_io.embed_files(export.load_exported(saved_model),
+    embedded = embedding_io.embed_files(export_loaders.load(saved_model),
                                         paths, identities, batch_size)
   else:
     from facenet_tf.photos import photo_tree  # pylint: disable=import-outside-toplevel

@@ -9,7 +9,7 @@
 `--format litert` writes DIR/model[_dynamic|_int8].tflite and `onnx`
 DIR/model.onnx (facenet_tf/deploy/convert.py), each converted from a
 SavedModel of the same checkpoint; int8 calibrates on aligned faces
-(data_pipelines.align output). `facenet_tf.deploy.runtimes.load` and the
+(data_pipelines.align output). `facenet_tf.export_loaders.load` and the
 photo API run every format.
 
 The export carries the workdir's alignment spec and thresholds: those of
@@ -24,13 +24,14 @@ import tempfile
 
 from absl import flags
 
-from facenet_tf import export
+from facenet_tf import export_metadata
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.apps import common
 from facenet_tf.deploy import convert
 from facenet_tf.deploy import faces as faces_lib
 from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.training import hooks
 from facenet_tf.training import workdir as workdir_lib
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A facenet-train workdir.",
@@ -43,7 +44,7 @@ _FORMAT = flags.DEFINE_enum("format", "savedmodel",
                             ["savedmodel", "litert", "onnx"],
                             "What to write.")
 _QUANTIZATION = flags.DEFINE_enum(
-    "quantization", "float", list(convert.QUANTIZATIONS),
+    "quantization", "float", list(export_metadata.QUANTIZATIONS),
     "--format litert: float32, dynamic-range (int8 weights) or full int8.")
 _REPRESENTATIVE_DIR = flags.DEFINE_string(
     "representative_dir", None, "--quantization int8: a tree of aligned "
@@ -57,7 +58,7 @@ _CALIBRATION_IMAGES_DIR = flags.DEFINE_string(
 
 
 def _thresholds(workdir):
-  """New thresholds from --calibration_pairs, else results.json's."""
+  """New Thresholds from --calibration_pairs, else results.json's."""
   if _CALIBRATION_PAIRS.value:
     forward = eval_lib.load_embedder(workdir=workdir)
     return calibration.calibrate(forward.embed, forward.image_size,
@@ -66,7 +67,9 @@ def _thresholds(workdir):
   results = workdir_lib.path(workdir, "results.json")
   if os.path.exists(results):
     with open(results) as f:
-      return json.load(f).get("thresholds")
+      thresholds = json.load(f).get("thresholds")
+    return (export_metadata.Thresholds.from_dict(thresholds) if thresholds
+            else None)
   return None
 
 
@@ -112,16 +115,13 @@ def main(argv):
   except eval_lib.InputError as error:
     common.fail(str(error))
   if _FORMAT.value == "savedmodel":
-    output = _OUTPUT.value or workdir_lib.path(_WORKDIR.value, "saved_model")
-    path = export.export_saved_model(embedder, output,
-                                     overwrite=_OVERWRITE.value,
-                                     alignment=alignment,
-                                     thresholds=thresholds)
+    path = hooks.export_run_model(embedder, _WORKDIR.value, thresholds,
+                                  _OUTPUT.value, _OVERWRITE.value)
   else:
     with tempfile.TemporaryDirectory() as tmp:
-      saved_model = export.export_saved_model(
-          embedder, os.path.join(tmp, "saved_model"), alignment=alignment,
-          thresholds=thresholds)
+      saved_model = hooks.export_run_model(
+          embedder, _WORKDIR.value, thresholds,
+          os.path.join(tmp, "saved_model"))
       path = _convert(saved_model,
                       os.path.abspath(_OUTPUT.value or
                                       _default_output(_WORKDIR.value)),
@@ -132,7 +132,8 @@ def main(argv):
                     "image_size": list(embedder.image_size),
                     "embedding_dim": embedder.embedding_dim,
                     "alignment": alignment.name if alignment else None,
-                    "thresholds": thresholds}), flush=True)
+                    "thresholds": (thresholds.to_dict() if thresholds
+                                   else None)}), flush=True)
 
 
 def run():

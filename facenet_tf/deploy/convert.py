@@ -3,10 +3,11 @@
 Both start from the export's `serving_default` signature (uint8 images ->
 float32 unit-norm embeddings) with its variables frozen to constants, so the
 scaling x/127.5 - 1 and the L2 normalisation (paper §2: embeddings live on
-the unit hypersphere) stay inside the file. The export's metadata (input
-size, alignment spec, calibrated thresholds) travels inside the file too:
-a LiteRT metadata entry `facenet_export` (JSON bytes) and an ONNX
-`metadata_props` entry of the same name, plus `format` and `quantization`.
+the unit hypersphere) stay inside the file. The export's metadata (an
+ExportMetadata: input size, alignment spec, calibrated thresholds) travels
+inside the file too, with its `format` and `quantization` set: a LiteRT
+metadata entry `facenet_export` (JSON bytes) and an ONNX `metadata_props`
+entry of the same name; facenet_tf.export_loaders reads both.
 
 LiteRT quantization (TensorFlow's own converter, which ships with TF 2.21;
 the `ai-edge-litert` package runs the result):
@@ -17,7 +18,6 @@ the `ai-edge-litert` package runs the result):
 A converter that cannot handle an op raises ConversionError naming the
 model layer the op belongs to; no file is written.
 """
-import json
 import os
 import re
 
@@ -26,10 +26,8 @@ import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants  # pylint: disable=g-direct-tensorflow-import
 
 from facenet_tf import atomic_files
-from facenet_tf import export
+from facenet_tf import export_metadata
 
-QUANTIZATIONS = ("float", "dynamic", "int8")
-METADATA_KEY = "facenet_export"
 ONNX_OPSET = 17
 
 
@@ -38,11 +36,12 @@ class ConversionError(ValueError):
 
 
 def to_litert(saved_model, output, quantization="float", representative=None):
-  """Writes the LiteRT model; returns (absolute path, metadata dict)."""
-  if quantization not in QUANTIZATIONS:
+  """Writes the LiteRT model; returns (absolute path, its ExportMetadata)."""
+  if quantization not in export_metadata.QUANTIZATIONS:
     raise ValueError(f"Unknown quantization {quantization!r}; expected one "
-                     f"of {', '.join(QUANTIZATIONS)}.")
-  metadata = export.read_metadata(saved_model)
+                     f"of {', '.join(export_metadata.QUANTIZATIONS)}.")
+  metadata = export_metadata.read(saved_model).converted("litert",
+                                                          quantization)
   loaded, frozen = _frozen_serving(saved_model)
   converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], loaded)
   if quantization != "float":
@@ -56,15 +55,13 @@ def to_litert(saved_model, output, quantization="float", representative=None):
     flat = converter.convert()
   except Exception as error:  # the converter raises several types
     raise ConversionError(_naming_the_layer("LiteRT", error, frozen)) from None
-  metadata = dict(metadata, format="litert", quantization=quantization)
   return _write(output, _with_litert_metadata(flat, metadata)), metadata
 
 
 def to_onnx(saved_model, output):
   """Writes the ONNX model (tf2onnx); returns (absolute path, metadata)."""
   import tf2onnx  # pylint: disable=import-outside-toplevel
-  metadata = dict(export.read_metadata(saved_model), format="onnx",
-                  quantization="float")
+  metadata = export_metadata.read(saved_model).converted("onnx")
   # `loaded` owns the variables the signature reads: keep it in scope.
   loaded, serving = _serving(saved_model)  # pylint: disable=unused-variable
   spec = [serving.structured_input_signature[1]["images"]]
@@ -77,7 +74,7 @@ def to_onnx(saved_model, output):
     frozen = convert_to_constants.convert_variables_to_constants_v2(serving)
     raise ConversionError(_naming_the_layer("ONNX", error, frozen)) from None
   entry = model.metadata_props.add()
-  entry.key, entry.value = METADATA_KEY, json.dumps(metadata, sort_keys=True)
+  entry.key, entry.value = export_metadata.METADATA_KEY, metadata.to_json()
   return _write(output, model.SerializeToString()), metadata
 
 
@@ -100,7 +97,7 @@ def _representative(images, metadata):
     raise ValueError("int8 quantization needs representative aligned faces "
                      "(facenet-export --representative_dir).")
   images = np.asarray(images)
-  expected = (*metadata["image_size"], metadata["channels"])
+  expected = (*metadata.image_size, metadata.channels)
   if images.dtype != np.uint8 or images.shape[1:] != expected:
     raise ValueError(f"Representative faces must be uint8 [N, {expected}], "
                      f"got {images.dtype} {images.shape}.")
@@ -137,35 +134,19 @@ def _naming_the_layer(converter, error, frozen):
 
 
 def _with_litert_metadata(flat, metadata):
-  """The flatbuffer with a `facenet_export` metadata entry (JSON bytes)."""
+  """The flatbuffer with a `facenet_export` metadata entry (JSON bytes;
+  export_loaders.read_litert_metadata reads it)."""
   from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-direct-tensorflow-import,import-outside-toplevel
   from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=g-direct-tensorflow-import,import-outside-toplevel
   model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flat))
   buffer = schema.BufferT()
-  buffer.data = np.frombuffer(json.dumps(metadata, sort_keys=True).encode(),
-                              np.uint8)
+  buffer.data = np.frombuffer(metadata.to_json().encode(), np.uint8)
   model.buffers.append(buffer)
   entry = schema.MetadataT()
-  entry.name, entry.buffer = METADATA_KEY, len(model.buffers) - 1
+  entry.name, entry.buffer = (export_metadata.METADATA_KEY,
+                              len(model.buffers) - 1)
   model.metadata = (model.metadata or []) + [entry]
   return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def read_litert_metadata(flat):
-  """The `facenet_export` metadata dict of LiteRT model bytes.
-
-  Reads the flatbuffer in place (the generated accessors): only the
-  metadata table and its one buffer are touched, not the weights.
-  """
-  from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-direct-tensorflow-import,import-outside-toplevel
-  model = schema.Model.GetRootAs(bytearray(flat), 0)
-  for i in range(model.MetadataLength()):
-    entry = model.Metadata(i)
-    if entry.Name().decode() == METADATA_KEY:
-      return json.loads(
-          model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode())
-  raise ValueError("This LiteRT model holds no facenet_export metadata: "
-                   "write it with facenet-export --format litert.")
 
 
 def _write(output, data):

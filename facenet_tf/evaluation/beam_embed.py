@@ -17,7 +17,7 @@ it pulls in tf-keras, a second Keras), and it loads with
 `tf.keras.models.load_model`, which Keras 3 refuses for a SavedModel
 ("File format not supported ... the legacy SavedModel format is not
 supported by `load_model()` in Keras 3"), both seen with Beam 2.77 and TF
-2.21. Ours loads the export with `facenet_tf.export.load_exported` (its
+2.21. Ours loads the export with `facenet_tf.export_loaders.load` (its
 serving signature, L2 normalisation inside). Keys carry each row's order, path,
 identity and face, so rows come back in the local runner's order whatever
 the engine's. Inputs and the output directory must be on a filesystem every
@@ -33,7 +33,8 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 import numpy as np
 
-from facenet_tf import export
+from facenet_tf import export_loaders
+from facenet_tf import export_metadata
 from facenet_tf.data import shards as shards_lib
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import embedding_records
@@ -49,7 +50,7 @@ class SavedModelHandler(ModelHandler):
     self._model_path = model_path
 
   def load_model(self):
-    return export.load_exported(self._model_path)
+    return export_loaders.load(self._model_path)
 
   def run_inference(self, batch, model, inference_args=None):
     embeddings = model(np.stack(batch), batch_size=len(batch))
@@ -69,8 +70,8 @@ class PhotoFaces(beam.DoFn):
 
   def setup(self):
     if self._aligned:
-      metadata = export.read_metadata(self._model_path)
-      self._size = (tuple(metadata["image_size"]), metadata["channels"])
+      metadata = export_metadata.read(self._model_path)
+      self._size = (metadata.image_size, metadata.channels)
     else:  # pylint: disable-next=import-outside-toplevel
       from facenet_tf import photos
       self._recognizer = photos.FaceRecognizer(self._model_path,
@@ -114,8 +115,8 @@ def run(model_path, output_dir, pipeline_args, images_dir=None,
         min_confidence=0.9, detect_max_side=1024):
   """Embeds a tree (`images_dir`) or shards (`tfrecords_dir`) on Beam and
   returns the manifest written to `output_dir` (embedding_shards)."""
-  metadata = export.read_metadata(model_path)
-  size = (tuple(metadata["image_size"]), metadata["channels"])
+  metadata = export_metadata.read(model_path)
+  size = (metadata.image_size, metadata.channels)
   handler = KeyedModelHandler(SavedModelHandler(model_path, batch_size))
   with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as p:
     if images_dir is not None:

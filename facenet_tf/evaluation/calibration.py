@@ -11,36 +11,34 @@ it was not trained on, never the pairs it is tested on):
              (verification.val_threshold), for "unknown" answers in an open
              gallery where a false match costs more than a miss.
 
-The apps read them from the export's metadata (`thresholds`) by default.
+The export keeps them (export_metadata.Thresholds, with the pairs they
+came from); the apps read them from its metadata by default.
 """
 import os
 
 import numpy as np
 
+from facenet_tf import export_metadata
 from facenet_tf.evaluation import verification
 
 
 def thresholds_from_distances(dist, issame, target_far=1e-3, source=None):
-  """The two thresholds and how they do on the pairs they came from."""
+  """The two Thresholds and how they do on the pairs they came from."""
   dist, issame = np.asarray(dist, np.float64), np.asarray(issame, bool)
   accuracy_threshold = verification.best_threshold(dist, issame)
   far_threshold = verification.val_threshold(dist, issame, target_far)
   val, far = verification.val_far(dist, issame, far_threshold)
-  return {
-      "accuracy": round(accuracy_threshold, 6),
-      "far": round(far_threshold, 6),
-      "target_far": target_far,
-      "calibration_accuracy": round(verification.accuracy(
+  return export_metadata.Thresholds(
+      accuracy=round(accuracy_threshold, 6), far=round(far_threshold, 6),
+      target_far=target_far, pairs=source, num_pairs=int(dist.size),
+      calibration_accuracy=round(verification.accuracy(
           dist, issame, accuracy_threshold), 6),
-      "calibration_val": round(val, 6), "calibration_far": round(far, 6),
-      "num_pairs": int(dist.size), "pairs": source,
-      "distance": "squared_l2",
-  }
+      calibration_val=round(val, 6), calibration_far=round(far, 6))
 
 
 def calibrate(embed_fn, image_size, pairs_file, images_dir=None,
               target_far=1e-3, crop_fraction=None, batch_size=64):
-  """Thresholds of `embed_fn` (eval_lib's convention) on `pairs_file`."""
+  """The Thresholds of `embed_fn` (eval_lib's convention) on `pairs_file`."""
   # eval_lib imports TensorFlow; the pure part above must not need it.
   from facenet_tf.evaluation import eval_lib  # pylint: disable=g-import-not-at-top
   paths, first, second, issame, _, _ = eval_lib.pair_index(pairs_file,
@@ -58,12 +56,11 @@ def calibrate(embed_fn, image_size, pairs_file, images_dir=None,
 def default_threshold(metadata, kind="accuracy", fallback=1.1):
   """(threshold, where it comes from) for an app without --threshold.
 
-  `kind` "accuracy" for same/different calls, "far" for open-set
-  "unknown" answers; a model without calibration gets `fallback`, the
-  paper's 1.1 (Fig. 1).
+  `metadata`: the model's ExportMetadata, or None. `kind` "accuracy" for
+  same/different calls, "far" for open-set "unknown" answers; a model
+  without calibration gets `fallback`, the paper's 1.1 (Fig. 1).
   """
-  thresholds = (metadata or {}).get("thresholds")
-  if thresholds and kind in thresholds:
-    return float(thresholds[kind]), (
-        f"the model's calibrated {kind} threshold ({thresholds['pairs']})")
+  thresholds = metadata.thresholds if metadata else None
+  if thresholds:
+    return float(getattr(thresholds, kind)), thresholds.source(kind)
   return fallback, "the paper's 1.1 (this model has no calibrated threshold)"

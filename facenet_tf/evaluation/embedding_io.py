@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 import tqdm
 
-from facenet_tf import export
+from facenet_tf import export_metadata
 from facenet_tf.data import eval_input
 
 IMAGE_EXTENSIONS = eval_input.IMAGE_EXTENSIONS + (
@@ -55,7 +55,7 @@ class EmbeddedImages:
     identities: identity (folder) name of each image.
     labels: int [N], the identity's index among the sorted distinct names.
     skipped: (path, error) of the images that could not be read.
-    model_metadata: the embedding export's metadata dict, if known.
+    model_metadata: the embedding export's ExportMetadata, if known.
     faces: per row, {"face", "box", "score"} when rows are faces of photos.
     no_face: photos in which no face was found.
   """
@@ -64,7 +64,7 @@ class EmbeddedImages:
   identities: list
   labels: np.ndarray
   skipped: list = dataclasses.field(default_factory=list)
-  model_metadata: dict | None = None
+  model_metadata: export_metadata.ExportMetadata | None = None
   faces: list | None = None
   no_face: list = dataclasses.field(default_factory=list)
 
@@ -89,7 +89,7 @@ def saved_model_path(saved_model=None, workdir=None):
                             + ("" if saved_model else
                                " (write one with facenet-export)") + ".")
   try:
-    export.read_metadata(path)
+    export_metadata.read(path)
   except ValueError as e:
     raise FileNotFoundError(str(e)) from None
   return path
@@ -152,7 +152,7 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True,
   (Pillow and TensorFlow release the GIL).
 
   Args:
-    embedder: an `ExportedEmbedder` (facenet_tf.export.load_exported), or any
+    embedder: a loaded export (facenet_tf.export_loaders.load), or any
       callable from uint8 [N, H, W, C] to [N, D] with `image_size` (H, W) and
       `channels`.
     paths: image file paths.
@@ -228,7 +228,7 @@ def write_embeddings(embedded, output_dir):
     writer.writerows(embedded.skipped)
   if embedded.model_metadata is not None:
     with open(os.path.join(output_dir, MODEL_FILE), "w") as f:
-      json.dump(embedded.model_metadata, f, indent=1)
+      json.dump(embedded.model_metadata.to_dict(), f, indent=1)
 
 
 def read_embeddings(output_dir):
@@ -262,7 +262,7 @@ def read_embeddings(output_dir):
   metadata = None
   if os.path.isfile(model_path):
     with open(model_path) as f:
-      metadata = json.load(f)
+      metadata = export_metadata.ExportMetadata.from_dict(json.load(f))
   faces = None
   if rows and "face" in rows[0]:
     faces = [{"face": int(r["face"]),

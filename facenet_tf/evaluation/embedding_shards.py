@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from facenet_tf import atomic_files
+from facenet_tf import export_metadata
 from facenet_tf.evaluation import embedding_io
 
 MANIFEST_FILE = "shards.json"
@@ -56,7 +57,8 @@ def write_shard(output_dir, index, count, rows):
 def write_manifest(output_dir, shards, identities, no_face, skipped,
                    metadata, run):
   """The manifest, after every shard: `shards` [(name, rows)], `no_face`
-  [(order, path)], `skipped` [(order, path, error)] (sorted here)."""
+  [(order, path)], `skipped` [(order, path, error)] (sorted here),
+  `metadata` the model's ExportMetadata."""
   manifest = {
       "format_version": FORMAT_VERSION,
       "shards": [{"file": name, "rows": rows} for name, rows in sorted(shards)],
@@ -64,7 +66,7 @@ def write_manifest(output_dir, shards, identities, no_face, skipped,
       "identities": sorted(identities),
       "no_face": [path for _, path in sorted(no_face)],
       "skipped": [[path, error] for _, path, error in sorted(skipped)],
-      "model": metadata, "run": run}
+      "model": metadata.to_dict(), "run": run}
   atomic_files.write_json(os.path.join(output_dir, MANIFEST_FILE), manifest,
                           indent=1)
   return manifest
@@ -104,5 +106,6 @@ def read_sharded(output_dir):
       merged["embeddings"][rows].reshape(len(rows), -1),
       merged["paths"][rows].tolist(), identities,
       np.array([label_of[name] for name in identities], np.int64),
-      [tuple(s) for s in manifest["skipped"]], manifest["model"],
+      [tuple(s) for s in manifest["skipped"]],
+      export_metadata.ExportMetadata.from_dict(manifest["model"]),
       faces if faces and faces[0] is not None else None, manifest["no_face"])

@@ -27,7 +27,8 @@ import tensorflow as tf
 import tqdm
 
 from data_pipelines import lfw_protocol
-from facenet_tf import export
+from facenet_tf import export_loaders
+from facenet_tf import export_metadata
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import roc
@@ -52,13 +53,14 @@ class Embedder:
   """embed: float32 images [b, H, W, 3] in 0..255 -> float32 [b, D].
 
   alignment: the AlignmentSpec of the faces it was trained on, or None.
-  thresholds: the calibrated distance thresholds of an export, or None.
+  thresholds: the calibrated export_metadata.Thresholds of an export, or
+    None.
   """
   embed: typing.Callable[[np.ndarray], np.ndarray]
   image_size: tuple
   source: str
   alignment: spec_lib.AlignmentSpec | None = None
-  thresholds: dict | None = None
+  thresholds: export_metadata.Thresholds | None = None
 
 
 def load_embedder(saved_model=None, workdir=None):
@@ -77,12 +79,12 @@ def load_embedder(saved_model=None, workdir=None):
     if not os.path.exists(saved_model):
       raise FileNotFoundError(f"Model {saved_model} does not exist.")
     try:
-      exported = export.load_exported(saved_model)
+      exported = export_loaders.load(saved_model)
     except ValueError as error:
       raise InputError(str(error)) from None
     to_model = lambda images: exported(to_uint8(images, exported.channels))
     return Embedder(to_model, exported.image_size, saved_model,
-                    exported.alignment, exported.metadata.get("thresholds"))
+                    exported.alignment, exported.metadata.thresholds)
   embedder, step = workdir_lib.restore_embedder(workdir)
   forward = tf.function(lambda x: embedder(tf.cast(x, tf.float32),
                                            training=False))

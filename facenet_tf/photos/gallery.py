@@ -125,8 +125,8 @@ class Gallery:
 
   def _model_record(self):
     m = self.recognizer.metadata
-    return {"architecture": m["architecture"],
-            "embedding_dim": m["embedding_dim"],
+    return {"architecture": m.architecture,
+            "embedding_dim": m.embedding_dim,
             "alignment": self.recognizer.alignment.name,
             "model_path": str(self.recognizer.model_path)}
 

@@ -95,17 +95,17 @@ class FaceRecognizer:
   def __init__(self, model=None, min_confidence=0.9,
                detect_max_side=DEFAULT_DETECT_MAX_SIDE, batch_size=64,
                max_pixels=reading.DEFAULT_MAX_PIXELS):
-    # Imported here: the export pulls in TensorFlow.
-    from facenet_tf import export  # pylint: disable=import-outside-toplevel
+    # Imported here: the loaders pull in TensorFlow.
+    from facenet_tf import export_loaders  # pylint: disable=import-outside-toplevel
     from facenet_tf import pretrained  # pylint: disable=import-outside-toplevel
     self.model_path = model or pretrained.reference_model_path()
-    self.model = export.load_exported(self.model_path)
+    self.model = export_loaders.load(self.model_path)
     self.metadata = self.model.metadata
     self.alignment = self.model.alignment
     if self.alignment is None:
-      warnings.warn(f"{self.model_path} records no alignment spec (exported "
-                    "before specs existed); aligning with the default "
-                    "landmarks spec")
+      warnings.warn(f"{self.model_path} records no alignment spec: its "
+                    "training faces had none (synthetic or aligned by "
+                    "other tools); aligning with the default landmarks spec")
       self.alignment = spec_lib.AlignmentSpec()
     self.image_size = tuple(self.model.image_size)
     self.detector = detector_lib.FaceDetector(min_confidence=min_confidence)

@@ -7,11 +7,13 @@
     phase 2     harmonic.phase2_steps: the whole network
     evaluation  v1_v1, v2_v2, v1_v2 (v1 gallery, v2 probes) and
                 baseline_v1_init (the v2 start against v1) -> results.json
-    export      v2 as a SavedModel
+    export      v2 as a SavedModel with the run's alignment spec and the
+                thresholds calibrated on config.eval.calibration_pairs
 
 Both phases train with the harmonic triplet loss (losses/harmonic.py) on
-the config's data, through train_lib's loop (TensorBoard, checkpoints,
-held-out v2 verification every train.eval_every). The config is an
+the config's data, through the training loop every recipe shares
+(training/loop.py) and train_lib's hooks (TensorBoard, checkpoints,
+held-out v2 verification every train.eval_every, the export). The config is an
 experiment config plus a `harmonic` section (`default_section()`); two keys
 are resolved rather than read: `model` becomes the init workdir's (v2 keeps
 that architecture) and `train.steps` becomes phase1_steps + phase2_steps.
@@ -28,10 +30,11 @@ import ml_collections
 import tensorflow as tf
 
 from facenet_tf import config as config_lib
-from facenet_tf import export
 from facenet_tf.training import harmonic_eval
 from facenet_tf.training import harmonic_trainer
+from facenet_tf.training import hooks
 from facenet_tf.training import inputs
+from facenet_tf.training import loop
 from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
 from facenet_tf.training import train_lib
@@ -116,28 +119,25 @@ def _phase_optimizers(config, v2):
   return opts
 
 
-def _run_phase(config, strategy, state, train_layers, optimizer, end_step):
+def _run_phase(config, strategy, state, train_layers, optimizer, end_step,
+               hooks):
   """Trains `state["v2"]` from the current step to `end_step`."""
   start = int(state["step"].numpy())
-  if start >= end_step:
-    return
-  train_lib.report("Harmonic phase %s: steps %d..%d, training %s layers.",
-                   1 if train_layers == "embedding" else 2, start + 1,
-                   end_step, train_layers)
+  if start < end_step:
+    loop.report("Harmonic phase %s: steps %d..%d, training %s layers.",
+                1 if train_layers == "embedding" else 2, start + 1, end_step,
+                train_layers)
   with strategy.scope():
-    trainer = harmonic_trainer.HarmonicTrainer(
-        state["v2"], state["v1"], train_layers, mining=config.loss.mining,
-        margin=config.loss.margin, metric=config.loss.metric,
-        mining_scope=config.loss.mining_scope,
-        grad_cache_chunk=config.train.grad_cache_chunk)
-    trainer.compile(optimizer=optimizer)
-  phase = config.copy_and_resolve_references()
-  phase.train.steps = end_step  # train_lib's loop runs up to train.steps
-  train_lib._loop(phase, strategy, trainer, state["step"], state["manager"],  # pylint: disable=protected-access
-                  state["writer"], state["verifier"], start)
-  # A finished phase is always checkpointed: a resume never repeats it.
-  if not (state["manager"].latest_checkpoint or "").endswith(f"-{end_step}"):
-    state["manager"].save(checkpoint_number=end_step)
+    trainer = harmonic_trainer.HarmonicTrainer.from_experiment(
+        config, state["v2"], optimizer, v1_embedder=state["v1"],
+        train_layers=train_layers)
+  image_size = tuple(state["v2"].image_size)
+  # The hooks' CheckpointHook saves a finished phase: a resume never
+  # repeats it.
+  loop.run_loop(
+      trainer, lambda first: inputs.train_iterator(config, strategy,
+                                                   image_size, first),
+      state["step"], end_step, hooks, strategy, config.train.jit_compile)
 
 
 def train(config, workdir, strategy=None):
@@ -156,29 +156,30 @@ def train(config, workdir, strategy=None):
   manager = workdir_lib.checkpoint_manager(
       workdir, config, chief, task_id, embedder=v2, step=step,
       phase1_optimizer=opts[0], phase2_optimizer=opts[1])
-  latest = tf.train.latest_checkpoint(workdir_lib.path(workdir, "checkpoints"))
-  if latest:  # the re-initialised layer gives way to the trained one
-    manager.checkpoint.restore(latest).assert_consumed()
-    train_lib.report("Resumed from %s at step %d.", latest, int(step.numpy()))
-  start_step = int(step.numpy())
-  state = {"v1": v1, "v2": v2, "step": step, "manager": manager,
-           "writer": summaries.TrainSummaries(workdir, config.loss.metric,
-                                              chief),
-           "verifier": (inputs.verifier(config, tuple(v2.image_size))
-                        if chief else None)}
-  _run_phase(config, strategy, state, "embedding", opts[0], h.phase1_steps)
-  _run_phase(config, strategy, state, "all", opts[1], config.train.steps)
+  # The re-initialised layer gives way to the trained one.
+  start_step = train_lib.resume(manager, workdir, step)
+  writer = summaries.TrainSummaries(workdir, config.loss.metric, chief)
+  verifier = inputs.verifier(config, tuple(v2.image_size)) if chief else None
+  run_hooks = hooks.standard_hooks(config, writer, manager)
+  if chief:
+    run_hooks.append(hooks.EvalHook(verifier, writer,
+                                    config.train.eval_every))
+  exporter = hooks.ExportHook(config, workdir)
+  state = {"v1": v1, "v2": v2, "step": step}
+  _run_phase(config, strategy, state, "embedding", opts[0], h.phase1_steps,
+             run_hooks)
+  _run_phase(config, strategy, state, "all", opts[1], config.train.steps,
+             run_hooks + ([exporter] if chief else []))
   out = {"workdir": os.path.abspath(workdir), "steps": int(step.numpy()),
          "resumed_from_step": start_step,
          "phase1_steps": h.phase1_steps, "phase2_steps": h.phase2_steps,
          "num_replicas": strategy.num_replicas_in_sync}
   if chief:
-    out.update(harmonic_eval.evaluate(config, workdir, v1, v2,
-                                      state["verifier"], state["writer"],
-                                      out["steps"]))
-    out["saved_model"] = (export.export_saved_model(
-        v2, workdir_lib.path(workdir, "saved_model"), overwrite=True)
-                          if config.export.enabled else None)
+    out.update(harmonic_eval.evaluate(config, workdir, v1, v2, verifier,
+                                      writer, out["steps"]))
+    out["saved_model"] = exporter.saved_model
+    out["thresholds"] = (exporter.thresholds.to_dict()
+                         if exporter.thresholds else None)
   out["seconds"] = round(time.time() - started, 2)
   if chief:
     harmonic_eval.write_results(workdir, out)

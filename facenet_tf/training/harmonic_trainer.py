@@ -13,7 +13,7 @@ a gallery embedded by v1 can be searched with v2 probes. Each step:
 `train_layers="embedding"` trains only v2's layer named "embedding" (§7's
 first phase: the re-initialised embedding layer alone); "all" trains the
 whole network (the second phase). The logs are `FaceNetTrainer`'s, so the
-summaries and the training loop of train_lib serve both.
+summaries and the training loop (training/loop.py) serve both.
 """
 import tensorflow as tf
 
@@ -45,8 +45,8 @@ class HarmonicTrainer(trainer_lib.FaceNetTrainer):
     embedder: v2, the `FaceEmbedder` being trained.
     v1_embedder: v1, a `FaceEmbedder` of the same embedding size; frozen here.
     train_layers: 'embedding' (phase 1) or 'all' (phase 2).
-    **kwargs: FaceNetTrainer's mining, margin, metric, mining_scope and
-      grad_cache_chunk (the cosine-margin softmax is not part of §7).
+    **kwargs: FaceNetTrainer's (`from_experiment` passes the config's);
+      softmax_weight must be 0: the cosine-margin softmax is not part of §7.
 
   Not Keras-serialisable: a run checkpoints v2's weights and reloads v1
   from its workdir (training/harmonic_lib.py).

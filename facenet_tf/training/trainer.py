@@ -103,6 +103,32 @@ class FaceNetTrainer(keras.Model):
         embedder.input,
         [embedder.get_layer("embedding").output, embedder.outputs[0]])
 
+  @classmethod
+  def from_experiment(cls, config, embedder, optimizer, **kwargs):
+    """The trainer of an experiment config, compiled with `optimizer`.
+
+    (Keras owns `from_config`: it rebuilds a trainer from `get_config`.)
+
+    Args:
+      config: an experiment config (facenet_tf/config.py): its `loss`
+        section and train.grad_cache_chunk set the loss and the step.
+      embedder: the FaceEmbedder to train.
+      optimizer: a Keras optimizer (training/optimizers.py).
+      **kwargs: what the config does not hold: `num_classes` (the training
+        identities, for the softmax), a subclass's own arguments.
+    """
+    loss = config.loss
+    trainer = cls(embedder, mining=loss.mining, margin=loss.margin,
+                  metric=loss.metric, mining_scope=loss.mining_scope,
+                  grad_cache_chunk=config.train.grad_cache_chunk,
+                  softmax_weight=loss.softmax_weight,
+                  softmax_scale=loss.softmax_scale,
+                  softmax_margin=loss.softmax_margin,
+                  softmax_pretrain_steps=loss.softmax_pretrain_steps,
+                  **kwargs)
+    trainer.compile(optimizer=optimizer)
+    return trainer
+
   def call(self, images, training=False):
     return self.embedder(images, training=training)
 
