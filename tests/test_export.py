@@ -176,7 +176,7 @@ def test_metadata_asset_and_attributes(tiny, standalone):
 
 
 @pytest.mark.integration
-def test_load_exported(tiny):
+def test_savedmodel_loader(tiny):
   embedder = export_loaders.load(tiny["path"])
   assert (embedder.image_size, embedder.channels, embedder.embedding_dim,
           embedder.architecture) == ((64, 64), 3, 128, "tiny")
@@ -190,7 +190,7 @@ def test_load_exported(tiny):
 
 
 @pytest.mark.unit
-def test_load_exported_rejects_a_non_export(tmp_path):
+def test_loader_rejects_a_non_export(tmp_path):
   (tmp_path / "saved_model.pb").write_bytes(b"")
   with pytest.raises(ValueError, match="not a facenet_tf export"):
     export_loaders.load(tmp_path)

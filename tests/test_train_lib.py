@@ -162,7 +162,7 @@ def test_export_app_needs_only_the_workdir(smoke_run, tmp_path):
 def test_export_app_writes_litert_and_refuses_bad_format_flags(smoke_run,
                                                                tmp_path):
   """--format litert from the workdir alone: the file carries the workdir's
-  alignment and runs through load_exported like its SavedModel."""
+  alignment and runs through export_loaders.load like its SavedModel."""
   result, workdir = smoke_run
   export_app = [sys.executable, "-m", "facenet_tf.apps.export", "--workdir",
                 str(workdir)]
