@@ -10,14 +10,14 @@ import dataclasses
 import json
 import pathlib
 
-import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from facenet_tf import atomic_files
 from facenet_tf.alignment import detector as detector_lib
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.alignment import warp
+from facenet_tf.data import reading
 
 NO_FACE_MODES = ("skip", "center_crop")
 # format name -> (Pillow format, file extension, save arguments)
@@ -106,17 +106,6 @@ def read_detections(log_path):
   return cache
 
 
-def decode_rgb(path):
-  """The image at `path` as an [H, W, 3] uint8 array (grey, palette → RGB).
-
-  Pillow reads PGM (ORL) as well as JPEG and PNG. EXIF orientation is applied
-  so that phone photos are upright for the detector.
-  """
-  with Image.open(path) as image:
-    image = ImageOps.exif_transpose(image)
-    return np.asarray(image.convert("RGB"), np.uint8)
-
-
 def align_batch(tasks):
   """Aligns `(relative input path, relative output path)` pairs.
 
@@ -127,10 +116,11 @@ def align_batch(tasks):
   for index, (relative, _) in enumerate(tasks):
     records.append({"path": relative})
     try:
-      images[index] = decode_rgb(_job["input_dir"] / relative)
-    except Exception as error:  # pylint: disable=broad-except
-      # Whatever Pillow raises, the file cannot be used: record why.
-      records[index].update(status="undecodable", error=_describe(error))
+      # The one reader: EXIF orientation (phone photos upright for the
+      # detector), grey/palette/16-bit to RGB, PGM (ORL), bombs refused.
+      images[index] = reading.read_photo(_job["input_dir"] / relative)
+    except reading.PhotoError as error:
+      records[index].update(status="undecodable", error=str(error))
   cached = {i: _job["detections"].get(tasks[i][0]) for i in images}
   to_detect = [i for i in images if cached[i] is None]
   detected = dict(zip(to_detect,

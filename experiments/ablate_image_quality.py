@@ -87,7 +87,7 @@ def evaluate(workdir, names):
     value = int(name[len(prefix):] or 0)
     result = eval_lib.evaluate_pairs(
         embedder.embed, config.eval.pairs, config.eval.images_dir or None,
-        embedder.image_size, crop_fraction=config.eval.crop_fraction,
+        embedder.image_size, crop_fraction=config.eval.crop_fraction or None,
         target_far=config.eval.target_far, model=embedder.source,
         progress=False, **({DEGRADATIONS[prefix]: value} if value else {}))
     metrics = {k: result[k] for k in ("accuracy", "accuracy_std", "val",

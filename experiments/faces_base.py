@@ -63,8 +63,6 @@ def base(shard_name, geometry, steps, smoke=False):
   c.loss.softmax_weight = 0.0
   c.eval.pairs = lfw_file("pairsDevTest.txt")
   c.eval.images_dir = aligned("lfw", geometry)
-  # The aligner's crops hold the model's view in their centre (spec).
-  c.eval.crop_fraction = spec_lib.MODEL_CROP_FRACTION
   c.optimizer.name = "adam"
   c.optimizer.learning_rate = 1e-3
   c.optimizer.schedule = "cosine"

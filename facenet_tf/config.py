@@ -73,7 +73,10 @@ def get_config(arg=None):
   c.eval = ml_collections.ConfigDict()
   c.eval.pairs = ""
   c.eval.images_dir = ""                 # "": images/ beside the pairs file
-  c.eval.crop_fraction = 0.56            # eval_lib: LFW's 250 px -> face
+  # The central fraction of each side of an evaluation image the model sees;
+  # 0: the alignment spec's (alignment_spec.json beside the pairs' images),
+  # else 0.56 (eval_lib: the face of a raw 250 px LFW image).
+  c.eval.crop_fraction = 0.0
   c.eval.flip = False
   c.eval.target_far = 1e-3               # paper §5.1: VAL at FAR = 1e-3
   # Validation pairs (people not trained on, never the test pairs) on which
@@ -201,6 +204,9 @@ def validate(c):
   _check(c.train.log_every >= 1 and c.train.checkpoint_every >= 1,
          "train.log_every and train.checkpoint_every must be >= 1.")
   _check(c.train.eval_every >= 0, "train.eval_every must be >= 0.")
+  _check(0 <= c.eval.crop_fraction <= 1,
+         f"eval.crop_fraction must be in (0, 1], or 0 for the alignment "
+         f"spec's; got {c.eval.crop_fraction}.")
   batch = c.data.p * c.data.k + c.data.r
   chunk = c.train.grad_cache_chunk
   # Each replica's share must split too: validate_for_replicas, once the

@@ -6,9 +6,13 @@ nor any Keras object. Its signatures:
   serving_default  images: uint8 [None, H, W, C]    -> embeddings [None, D]
   encoded_images   images: string [None] (JPEG/PNG) -> embeddings [None, D]
 
-Both run the model in inference mode (BatchNorm uses its moving statistics)
-and return float32 unit-norm embeddings whatever the model's dtype policy,
-compared by squared L2 distance (paper §2).
+`encoded_images` takes aligned faces (data_pipelines.align's crops, any
+size) and cuts the model's view of them as training and evaluation do
+(alignment/model_crop_tf): the central `model_crop_fraction` of the
+export's alignment spec, or the whole image without a spec. Both run the
+model in inference mode (BatchNorm uses its moving statistics) and return
+float32 unit-norm embeddings whatever the model's dtype policy, compared by
+squared L2 distance (paper §2).
 
 The metadata (export_metadata.ExportMetadata: input size, channels,
 embedding size, architecture, alignment spec, thresholds, ...) is stored
@@ -24,12 +28,18 @@ import tensorflow as tf
 
 from facenet_tf import atomic_files
 from facenet_tf import export_metadata
+from facenet_tf.alignment import model_crop
+from facenet_tf.alignment import model_crop_tf
+from facenet_tf.data import augment
 
 # Metadata keys also saved as variables on the module.
 _ATTRIBUTES = ("format_version", "architecture", "image_size", "channels",
                "embedding_dim", "preprocessing", "distance")
-_RESIZE = ("bilinear with antialias, then rounded (half to even) and clipped "
-           "to uint8, only when the decoded size differs from image_size")
+_RESIZE = ("the central crop_fraction of each side (the alignment spec's "
+           "model_crop_fraction; 1 without a spec), resized bilinearly "
+           "without antialiasing when its size differs from image_size, "
+           "rounded (half to even) and clipped to uint8; grey models: luma "
+           "0.2989 R + 0.587 G + 0.114 B, rounded")
 
 
 def export_saved_model(embedder, export_dir, *, alignment, thresholds,
@@ -70,7 +80,8 @@ def export_saved_model(embedder, export_dir, *, alignment, thresholds,
                             "replace it.")
     _check_replaceable(export_dir)
   metadata = metadata_of(embedder, alignment, thresholds)
-  module, signatures = _serving_module(embedder, metadata)
+  module, signatures = _serving_module(embedder, metadata,
+                                       model_crop.crop_fraction(alignment))
   with atomic_files.staged_directory(export_dir) as staging:
     tf.saved_model.save(module, staging, signatures=signatures)
     metadata_path = export_metadata.saved_model_metadata_path(staging)
@@ -89,7 +100,7 @@ def metadata_of(embedder, alignment, thresholds):
       thresholds=thresholds, encoded_resize=_RESIZE)
 
 
-def _serving_module(embedder, metadata):
+def _serving_module(embedder, metadata, crop_fraction):
   """The tf.Module to save and its {name: concrete function} signatures."""
   height, width = embedder.image_size
   channels = embedder.channels
@@ -115,30 +126,15 @@ def _serving_module(embedder, metadata):
                                                name="images")])
   def embed_encoded(images):
     pixels = tf.map_fn(
-        lambda data: _decode(data, height, width, channels), images,
+        lambda data: model_crop_tf.model_input(
+            augment.decode(data), (height, width), channels, crop_fraction),
+        images,
         fn_output_signature=tf.TensorSpec([height, width, channels], tf.uint8))
     return embed(pixels)
 
   return module, {"serving_default": embed.get_concrete_function(),
                   export_metadata.ENCODED_SIGNATURE:
                       embed_encoded.get_concrete_function()}
-
-
-def _decode(data, height, width, channels):
-  """uint8 [height, width, channels] from encoded bytes (see _RESIZE)."""
-  # `channels` makes the decoder convert grey <-> RGB; expand_animations=False
-  # keeps a GIF to its first frame, so every image is 3-D.
-  image = tf.io.decode_image(data, channels=channels, expand_animations=False)
-
-  def resize():
-    resized = tf.image.resize(image, (height, width), method="bilinear",
-                              antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
-
-  shape = tf.shape(image)
-  same_size = tf.logical_and(shape[0] == height, shape[1] == width)
-  image = tf.cond(same_size, lambda: image, resize)
-  return tf.ensure_shape(image, [height, width, channels])
 
 
 def _check_replaceable(export_dir):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from facenet_tf.alignment import model_crop_tf
 from facenet_tf.data import augment
 from tests import record_fixtures
 
@@ -22,10 +23,11 @@ def uniforms(seed):
       size=augment.RANDOM_VALUES).astype(np.float32)
 
 
-def train(array, encoded, seed, options, size=24, padding=6):
-  """train_image of `encoded` (the image `array`) with seeded uniforms."""
+def train(array, encoded, seed, options, size=24, fraction=0.8):
+  """train_image of `encoded` (the image `array`) with seeded uniforms; the
+  model's view is 24 px of 30 (fraction 0.8: 6 px of margin at 24 px)."""
   randoms = uniforms(seed)
-  window = augment.training_windows(*array.shape[:2], randoms, size, padding,
+  window = augment.training_windows(*array.shape[:2], randoms, size, fraction,
                                     options)
   return augment.train_image(encoded, window, randoms, size, options).numpy()
 
@@ -40,33 +42,18 @@ def test_decode_grey_and_jpeg_to_rgb():
 
 
 @pytest.mark.unit
-def test_resize_only_when_needed_and_centre_crop():
-  array, encoded = gradient_image()
-  same = augment.resize(augment.decode(encoded), (40, 30)).numpy()
-  np.testing.assert_array_equal(same, array.astype(np.float32))
-  assert augment.resize(augment.decode(encoded), 16).shape == (16, 16, 3)
-  centre = augment.eval_image(encoded, (30, 20), crop_padding=10)
-  assert centre.shape == (30, 20, 3)
-  np.testing.assert_array_equal(centre.numpy(), array[5:35, 5:25])
-  whole = augment.eval_image(encoded, 20, crop_padding=0).numpy()
-  np.testing.assert_allclose(whole, tf.image.resize(array, (20, 20)),
-                             atol=1e-3)
-
-
-@pytest.mark.unit
 def test_crop_window_matches_resize_then_crop():
   """Cutting the window first approximates resizing first: a 40 x 40 image,
-  48 + 12 px geometry: window 32 px; margins 8 (source) and 12 (resized)."""
+  a 48 px view of fraction 0.8 (12 px of margin at 48 px): window 32 px;
+  margins 8 (source) and 12 (resized)."""
   array, encoded = gradient_image(40, 40)
   resized = tf.image.resize(array, (60, 60)).numpy()
-  for fraction, offset in [(0.0, 0), (0.5, 6), (0.99, 12)]:
-    window = augment.crop_windows(40, 40, 48, 12, (fraction, fraction))
+  for where, offset in [(0.0, 0), (0.5, 6), (0.99, 12)]:
+    window = model_crop_tf.windows(40, 40, 48, 0.8, (where, where))
     assert list(window.numpy()[2:]) == [32, 32]
-    image = augment.cut(augment.decode(encoded), window, 48).numpy()
+    image = model_crop_tf.cut(augment.decode(encoded), window, 48).numpy()
     window = resized[offset:offset + 48, offset:offset + 48]
-    assert np.abs(image - window).mean() < 0.5, fraction  # 1 px off: >= 4
-  assert augment.default_crop_padding(160) == 22
-  assert augment.default_crop_padding((96, 80)) == 11
+    assert np.abs(image - window).mean() < 0.5, where  # 1 px off: >= 4
 
 
 @pytest.mark.unit
@@ -84,7 +71,7 @@ def test_shapes_ranges_and_seeds(options):
 @pytest.mark.unit
 def test_crop_and_flip_are_windows_of_the_resized_image():
   """Without photometric steps, every output is a (flipped) crop."""
-  array, encoded = gradient_image(30, 30)  # = 24 + 6: no resize
+  array, encoded = gradient_image(30, 30)  # = 24 / 0.8: no resize
   windows = {(top, left, flip) for top in range(7) for left in range(7)
              for flip in (False, True)}
   found = set()

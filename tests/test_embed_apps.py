@@ -17,6 +17,7 @@ import pytest
 
 from facenet_tf import config as config_lib
 from facenet_tf import export_loaders
+from facenet_tf.alignment import model_crop
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import recognition
 from facenet_tf.training import train_lib
@@ -78,7 +79,7 @@ def test_embed_writes_sorted_rows_and_lists_the_unreadable(orl):
   model = export_loaders.load(workdir / "saved_model")
   rows = [0, 137, 399]
   pixels = embedding_io.load_images([data.paths[i] for i in rows],
-                                    model.image_size, model.channels)
+                                    model_crop.ModelInput.of(model))
   np.testing.assert_allclose(model(pixels), data.embeddings[rows], atol=1e-5)
 
 

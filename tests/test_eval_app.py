@@ -111,7 +111,7 @@ def test_flip_averages_the_mirrored_embedding(small_pairs, lfw):
   flipped = eval_lib.embed_files(left_colour, paths, (32, 32), flip=True,
                                  batch_size=2, progress=False)
   images = np.concatenate([b.numpy() for b in eval_input.image_files_dataset(
-      paths, 32, 8, eval_lib.crop_padding((32, 32), 0.56))])
+      paths, 32, 8, eval_lib.DEFAULT_CROP_FRACTION)])
   both = left_colour(images) + left_colour(images[:, :, ::-1])
   np.testing.assert_allclose(
       flipped, both / np.linalg.norm(both, axis=1, keepdims=True), rtol=1e-5)
@@ -147,4 +147,5 @@ def test_bad_inputs_are_input_errors(tmp_path):
   with pytest.raises(eval_lib.InputError, match="not a facenet_tf export"):
     eval_lib.load_embedder(saved_model=str(tmp_path))
   with pytest.raises(ValueError, match="crop_fraction"):
-    eval_lib.crop_padding((64, 64), 0)
+    eval_lib.embed_files(None, [str(tmp_path / "a.png")], (64, 64),
+                         crop_fraction=0, progress=False)

@@ -161,7 +161,7 @@ def test_evaluate_pairs_embeds_the_degraded_crops(pairs_tree):
   paths = lfw_protocol.pair_image_index(
       lfw_protocol.read_pairs(str(pairs_tree / "pairs.txt")))[0]
   want = np.concatenate([b.numpy() for b in eval_input.image_files_dataset(
-      paths, 32, 64, eval_lib.crop_padding((32, 32), 0.56), jpeg_quality=30,
+      paths, 32, 64, eval_lib.DEFAULT_CROP_FRACTION, jpeg_quality=30,
       degrade_pixels=64)])
   np.testing.assert_array_equal(seen, want)
   assert np.abs(seen - plain).mean() > 1

@@ -40,7 +40,7 @@ def test_list_identity_tree_is_sorted_with_dense_labels(tree):
 def test_image_files_in_order_with_remainder(tree):
   paths, labels, _ = eval_input.list_identity_tree(str(tree))
   batches = [b.numpy() for b in eval_input.image_files_dataset(
-      paths, 8, batch_size=2, crop_padding=4)]
+      paths, 8, batch_size=2, crop_fraction=2 / 3)]
   assert [len(b) for b in batches] == [2, 2, 1]
   images = np.concatenate(batches)
   assert images.shape == (5, 8, 8, 3) and images.dtype == np.float32

@@ -69,7 +69,9 @@ def _randomize_batchnorm(model, seed=0):
 
 
 def _resize_like_export(images, size):
-  resized = tf.image.resize(images, size, method="bilinear", antialias=True)
+  """An export without an alignment spec sees the whole image, resized as
+  training resizes (bilinear, no antialiasing), rounded to uint8."""
+  resized = tf.image.resize(images, size, method="bilinear")
   return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
 
 

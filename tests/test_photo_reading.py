@@ -1,4 +1,4 @@
-"""facenet_tf.photos.reading: every photo a user has, or a clear error."""
+"""facenet_tf.data.reading: every photo a user has, or a clear error."""
 import io
 import struct
 import zlib
@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from facenet_tf.photos import reading
+from facenet_tf.data import reading
 
 # A 4 x 2 photo: left half red, right half blue.
 RGB = np.zeros((2, 4, 3), np.uint8)

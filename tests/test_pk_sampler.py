@@ -16,7 +16,10 @@ from tests.conftest import shared_path
 
 # Identity i has COUNTS[i] images; 24 identities over 4 shards (shard = i % 4).
 COUNTS = [1, 2, 3, 5, 6, 8] * 4
-SIZE, PAD = 16, 4  # Synthetic images are 20 px: no resize, exact pixels.
+# Synthetic images are 20 px, the model's view 16 px of them (fraction 0.8:
+# 4 px of margin at 16 px): no resize, exact pixels.
+SIZE, PAD = 16, 4
+FRACTION = SIZE / (SIZE + PAD)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -29,7 +32,7 @@ def synthetic_dir(tmp_path_factory):
 
 
 def batches(data_dir, count, **kwargs):
-  kwargs = {"image_size": SIZE, "crop_padding": PAD, **kwargs}
+  kwargs = {"image_size": SIZE, "crop_fraction": FRACTION, **kwargs}
   dataset = pk_sampler.pk_dataset(data_dir, **kwargs)
   return [(images.numpy(), labels.numpy())
           for images, labels in dataset.take(count)]
@@ -52,7 +55,7 @@ def check_stratified(images, labels, p, k, r):
 @pytest.mark.integration
 def test_batches_are_stratified_with_static_shapes(synthetic_dir):
   dataset = pk_sampler.pk_dataset(synthetic_dir, 3, 4, 2, image_size=SIZE,
-                                  crop_padding=PAD)
+                                  crop_fraction=FRACTION)
   assert dataset.element_spec[0].shape == (14, SIZE, SIZE, 3)
   assert dataset.element_spec[1].shape == (14,)
   assert dataset.element_spec[1].dtype == tf.int32
@@ -156,7 +159,7 @@ def test_replicas_split_the_global_batch(synthetic_dir):
                                        input_pipeline_id=0,
                                        num_replicas_in_sync=2)
   fn = pk_sampler.distributed_dataset_fn(
-      synthetic_dir, 4, 2, 2, image_size=SIZE, crop_padding=PAD, seed=3)
+      synthetic_dir, 4, 2, 2, image_size=SIZE, crop_fraction=FRACTION, seed=3)
   per_replica = [(i.numpy(), l.numpy()) for i, l in fn(context).take(4)]
   global_batches = batches(synthetic_dir, 2, p=4, k=2, r=2, seed=3)
   for step, (images, labels) in enumerate(global_batches):
@@ -175,7 +178,7 @@ def test_input_pipelines_read_disjoint_shards(synthetic_dir):
   def labels_of(pipeline):
     context = tf.distribute.InputContext(2, pipeline, 2)
     fn = pk_sampler.distributed_dataset_fn(
-        synthetic_dir, 4, 2, 2, image_size=SIZE, crop_padding=PAD)
+        synthetic_dir, 4, 2, 2, image_size=SIZE, crop_fraction=FRACTION)
     return {int(label) for _, labels in fn(context).take(6)
             for label in labels}
   # Shard s holds the labels = s mod 4; pipeline i reads shards i and i + 2.
@@ -195,7 +198,7 @@ MIRRORED_CHECK = textwrap.dedent("""
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from facenet_tf.data import pk_sampler
     from tests.test_pk_sampler import replica_slices
-    kwargs = dict(image_size=16, crop_padding=4, seed=5)
+    kwargs = dict(image_size=16, crop_fraction=0.8, seed=5)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     fn = pk_sampler.distributed_dataset_fn(sys.argv[1], 4, 2, 2, **kwargs)
     step = next(iter(strategy.distribute_datasets_from_function(fn)))

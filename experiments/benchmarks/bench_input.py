@@ -37,7 +37,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from facenet_tf.data import augment
+from facenet_tf.alignment import model_crop
+from facenet_tf.alignment import model_crop_tf
+from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import pk_sampler
 from facenet_tf.data import records
 
@@ -82,8 +84,8 @@ def write_minimal_shards(images_dir, out_dir, num_shards):
 def raw_dataset(images_dir, image_size, batch):
   """The floor: read + decode + resize every JPEG, nothing else."""
   def load(path):
-    return augment.resize(tf.io.decode_jpeg(tf.io.read_file(path),
-                                            channels=3), image_size)
+    return model_crop_tf.resize(tf.io.decode_jpeg(tf.io.read_file(path),
+                                                  channels=3), image_size)
   files = tf.data.Dataset.list_files(str(images_dir / "*" / "*.jpg"),
                                      shuffle=False)
   return files.repeat().map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(
@@ -183,7 +185,8 @@ def main():
   print(f"(b) sampler: P={args.p} x K={args.k} + R={args.r} = {batch} "
         f"images/batch at {args.image_size} px, policy {args.policy!r}, "
         f"random crop (padding "
-        f"{augment.default_crop_padding(args.image_size)}) + flip; built and "
+        f"{model_crop.padding(args.image_size, spec_lib.MODEL_CROP_FRACTION)}"
+        f") + flip; built and "
         f"shards checked in {time.perf_counter() - start:.2f} s")
   raw = raw_dataset(images_dir, args.image_size, batch)
   datasets = {"(b) sampler": sampler, "(c) raw": raw,

@@ -12,10 +12,10 @@ from absl import flags
 
 from facenet_tf import config as config_lib
 from facenet_tf.apps import quiet
+from facenet_tf.data import reading
 from facenet_tf.data import shards
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.photos import gallery
-from facenet_tf.photos import reading
 from facenet_tf.training import strategy as strategy_lib
 
 _VERBOSE = flags.DEFINE_bool(

@@ -12,7 +12,8 @@ cannot be read or holds no face is reported and the others are compared.
 The default threshold is the model's own, calibrated on its validation
 pairs and stored in its export (evaluation/calibration.py); for a model
 without one, the paper's 1.1 (Fig. 1). --aligned takes each image as one
-aligned face crop (resized whole; an unreadable one is an error).
+face crop aligned with the model's spec (its central view is embedded, as
+in training; an unreadable one is an error).
 --json adds a last line: faces, threshold, distances, pairs, summary.
 """
 import json
@@ -21,6 +22,7 @@ from absl import flags
 import numpy as np
 
 from facenet_tf import export_loaders
+from facenet_tf.alignment import model_crop
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import calibration
@@ -53,7 +55,7 @@ def _faces_of_photos(photos, recognizer):
 
 def _aligned_images(paths, model_path):
   model = export_loaders.load(model_path)
-  pixels = embedding_io.load_images(paths, model.image_size, model.channels)
+  pixels = embedding_io.load_images(paths, model_crop.ModelInput.of(model))
   faces = [{"photo": p, "face": 0, "box": None} for p in paths]
   return faces, model(pixels), [], model.metadata
 

@@ -7,14 +7,15 @@
 
 TREE is TREE/<identity>/<photo> (JPEG, PNG, GIF, BMP, PGM/PPM, TIFF, WebP).
 Each photo's faces are detected, aligned with the model's spec and embedded
-(--aligned: each image is one aligned crop, resized whole). The default
+(--aligned: each image is one crop aligned with the model's spec, seen as
+in training: its central view, alignment/model_crop.py). The default
 model is the reference model shipped with facenet_tf. Writes
 OUT/embeddings.npy (float32 [N, D], one row per face), OUT/index.csv (row,
 path, identity, label, then face, x1, y1, x2, y2, score for photos),
 OUT/skipped.csv (photos that could not be read, also on stderr),
 OUT/no_face.csv (photos without a face) and OUT/model.json (the model's
 metadata). --tfrecords embeds the aligned crops of build_tfrecords shards
-(each image whole, as --aligned). --runner beam runs on Apache Beam
+(as --aligned). --runner beam runs on Apache Beam
 (facenet_tf/evaluation/beam_embed.py; pipeline options after --) and
 writes OUT/shards.json and OUT/embeddings-SSSSS-of-NNNNN.npz instead,
 which facenet-recognize and facenet-cluster read as they read the one-file

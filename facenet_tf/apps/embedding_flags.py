@@ -7,9 +7,10 @@
     [--aligned] [--min_confidence 0.9] [--detect_max_side 1024]
 
 By default inputs are ordinary photos: every face is detected (MTCNN),
-aligned with the model's alignment spec and embedded. `--aligned` feeds each
-image whole to the model instead, for crops already aligned (e.g. by
-data_pipelines.align). Each define_* function defines its flags in the
+aligned with the model's alignment spec and embedded. `--aligned` takes each
+image as a face already aligned with that spec (e.g. by
+data_pipelines.align) and embeds its central view, as training saw it. Each
+define_* function defines its flags in the
 calling app and returns a function that, after flag parsing, gives what
 they name.
 """
@@ -47,8 +48,9 @@ def define_photo_flags():
   """--aligned and the detector's flags; returns a function that gives
   (aligned, recognizer factory)."""
   aligned = flags.DEFINE_bool(
-      "aligned", False, "Inputs are face crops already aligned (each image "
-      "is resized whole into the model), not photos.")
+      "aligned", False, "Inputs are face crops already aligned with the "
+      "model's spec (data_pipelines.align), not photos; the model sees "
+      "their central view, as in training.")
   min_confidence = flags.DEFINE_float(
       "min_confidence", 0.9, "Detections scoring lower are not faces.",
       lower_bound=0, upper_bound=1)

@@ -1,1 +1,2 @@
-"""tf.data input: record schema, P x K sampler, decode, augmentation, synthetic faces."""
+"""Input: the image-file reader, record schema, P x K sampler, decode,
+augmentation, evaluation input, synthetic faces."""

@@ -1,11 +1,12 @@
 """Evaluation input: every image of a path list or of a shard set, in order.
 
-Images go through evaluation geometry (augment.eval_image): resized to
-`image_size + crop_padding` when they differ, then the centre `image_size`
-window, float32 0..255. Batches keep the remainder: evaluation embeds every
-image exactly once. `degrade` optionally lowers the crop's quality, as in the
-paper's Table 4 (JPEG quality and number of pixels at evaluation time, the
-model trained at full quality).
+Files are read by the one image reader (reading.read_photo: EXIF, modes,
+bombs), shard records decoded as training decodes them; each image is cut
+to the model's view (alignment/model_crop_tf: the central `crop_fraction`
+of each side, resized), float32 0..255. Batches keep the remainder:
+evaluation embeds every image exactly once. `degrade` optionally lowers the
+crop's quality, as in the paper's Table 4 (JPEG quality and number of pixels
+at evaluation time, the model trained at full quality).
 """
 import math
 import numbers
@@ -13,16 +14,17 @@ import os
 
 import tensorflow as tf
 
+from facenet_tf.alignment import model_crop
+from facenet_tf.alignment import model_crop_tf
 from facenet_tf.data import augment
+from facenet_tf.data import reading
 from facenet_tf.data import records
 from facenet_tf.data import shards
 
 AUTOTUNE = tf.data.AUTOTUNE
-# What tf.io.decode_image reads (PGM is not among them).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 
 
-def list_identity_tree(root, extensions=IMAGE_EXTENSIONS):
+def list_identity_tree(root, extensions=reading.IMAGE_EXTENSIONS):
   """Images of a tree `root/<identity>/<image>`, sorted, with dense labels.
 
   Identities are the sorted sub-folders that hold at least one image with one
@@ -110,32 +112,41 @@ def _jpeg_round_trip(image, quality):
   return tf.ensure_shape(tf.cast(decoded, tf.float32), image.shape)
 
 
-def image_files_dataset(paths, image_size, batch_size, crop_padding=0,
+def _read(path):
+  """uint8 [h, w, 3] of the image file at `path` (reading.read_photo)."""
+  return reading.read_photo(path.decode())
+
+
+def image_files_dataset(paths, image_size, batch_size, crop_fraction=1.0,
                         jpeg_quality=None, degrade_pixels=None):
   """Batches of float32 [b, H, W, 3] images of `paths`, in order.
 
   A missing, unreadable or undecodable file raises InvalidArgumentError
-  naming it when the iteration reaches it. TF's own decode errors do not
-  name the file, so failed reads are dropped (`ignore_errors`) and a scan
-  over the image indices reports the first gap.
+  naming it when the iteration reaches it. Failed reads are dropped
+  (`ignore_errors`) and a scan over the image indices reports the first gap.
 
   Args:
-    paths: image file paths (JPEG, PNG, GIF, BMP).
+    paths: image file paths (reading.IMAGE_EXTENSIONS).
     image_size: output size, int or (height, width).
     batch_size: images per batch; the last batch holds the remainder.
-    crop_padding: resize to image_size + crop_padding, keep the centre.
+    crop_fraction: the central fraction of each side the model sees
+      (model_crop_tf.model_view); 1: the whole image.
     jpeg_quality: re-encode each crop as a JPEG of this quality (degrade).
     degrade_pixels: reduce each crop to this many pixels and back (degrade).
   """
   check_degradation(jpeg_quality, degrade_pixels)
   paths = tf.constant(list(paths), tf.string)
   count = int(paths.shape[0])
-  load = lambda index: (index, degrade(augment.eval_image(
-      tf.io.read_file(paths[index]), image_size, crop_padding),
-                                       jpeg_quality, degrade_pixels))
+
+  def load(index):
+    image = tf.numpy_function(_read, [paths[index]], tf.uint8, stateful=False)
+    view = model_crop_tf.model_view(tf.ensure_shape(image, (None, None, 3)),
+                                    image_size, crop_fraction)
+    return index, degrade(view, jpeg_quality, degrade_pixels)
+
   loaded = tf.data.Dataset.range(count).map(
       load, num_parallel_calls=AUTOTUNE, deterministic=True).ignore_errors()
-  height, width = augment.image_hw(image_size)
+  height, width = model_crop.image_hw(image_size)
   end = tf.data.Dataset.from_tensors(
       (tf.constant(count, tf.int64), tf.zeros((height, width, 3))))
 
@@ -143,8 +154,8 @@ def image_files_dataset(paths, image_size, batch_size, crop_padding=0,
     index, _ = element
     check = tf.debugging.Assert(
         tf.equal(index, expected),
-        ["Cannot read or decode image file (missing, unreadable or not "
-         "JPEG/PNG/GIF/BMP):", paths[tf.minimum(expected, count - 1)]])
+        ["Cannot read or decode image file (missing, unreadable or not an "
+         "image):", paths[tf.minimum(expected, count - 1)]])
     with tf.control_dependencies([check]):
       return expected + 1, tf.nest.map_structure(tf.identity, element)
 
@@ -154,7 +165,7 @@ def image_files_dataset(paths, image_size, batch_size, crop_padding=0,
   return images.batch(batch_size).prefetch(AUTOTUNE)
 
 
-def records_dataset(data_dir, image_size, batch_size, crop_padding=0,
+def records_dataset(data_dir, image_size, batch_size, crop_fraction=1.0,
                     name=None):
   """Every image of a shard set once, in shard and record order.
 
@@ -162,7 +173,8 @@ def records_dataset(data_dir, image_size, batch_size, crop_padding=0,
     data_dir: directory of identity shards (records.py).
     image_size: output size, int or (height, width).
     batch_size: images per batch; the last batch holds the remainder.
-    crop_padding: resize to image_size + crop_padding, keep the centre.
+    crop_fraction: the central fraction of each side the model sees; 1: the
+      whole image.
     name: the shards' name prefix, when `data_dir` holds several sets.
 
   Returns:
@@ -182,8 +194,8 @@ def records_dataset(data_dir, image_size, batch_size, crop_padding=0,
 
   def decode(example):
     example = dict(example)
-    example["image"] = augment.eval_image(example["image"], image_size,
-                                          crop_padding)
+    example["image"] = model_crop_tf.model_view(
+        augment.decode(example["image"]), image_size, crop_fraction)
     return example
 
   examples = tf.data.TFRecordDataset(paths).flat_map(images_of)

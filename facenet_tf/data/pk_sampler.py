@@ -44,6 +44,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import augment as augment_lib
 from facenet_tf.data import identity_groups
 from facenet_tf.data import shards
@@ -55,7 +56,8 @@ POLICIES = ("exclude", "replace")
 def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
                shuffle_buffer=256, min_images_policy="exclude",
                min_images=None, augment=augment_lib.AugmentOptions(),
-               crop_padding=None, name=None, input_context=None):
+               crop_fraction=spec_lib.MODEL_CROP_FRACTION, name=None,
+               input_context=None):
   """An endless tf.data.Dataset of (images, labels) P x K + R batches.
 
   Args:
@@ -69,8 +71,11 @@ def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
       images (256 x 40 x ~10 kB aligned JPEGs ~ 100 MB).
     min_images_policy: "exclude" or "replace", see the module docstring.
     min_images: fewest images of a P identity; None = K ("exclude") or 2.
-    augment: AugmentOptions, or None for evaluation geometry (centre crop).
-    crop_padding: pixels added before cropping; None = the default ratio.
+    augment: AugmentOptions, or None for evaluation geometry (the model's
+      view, the centre crop).
+    crop_fraction: the central fraction of each side of an aligned image
+      that the model sees: the shards' alignment spec's
+      `model_crop_fraction` (alignment/model_crop.py).
     name: the shards' name prefix, when `data_dir` holds several sets.
     input_context: tf.distribute.InputContext; None = one pipeline, one
       replica. With N replicas the dataset yields per-replica batches of
@@ -116,15 +121,13 @@ def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
         f"{group_r + group_p} identities, the R + P distinct candidates for "
         f"its R = {group_r} negatives. Lower r or p."),)
   per_replica = (group_p * k + group_r) // (replicas // pipelines)
-  if crop_padding is None:
-    crop_padding = augment_lib.default_crop_padding(image_size)
 
   def with_windows(rows):
     """Crop windows of a whole batch at once, from the records' sizes."""
     rows = dict(rows)
     heights, widths = rows.pop("heights"), rows.pop("widths")
     rows["window"] = augment_lib.training_windows(
-        heights, widths, rows["randoms"], image_size, crop_padding, augment)
+        heights, widths, rows["randoms"], image_size, crop_fraction, augment)
     return rows
 
   def image_and_label(row):

@@ -23,7 +23,7 @@ import os
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from facenet_tf.data import augment
+from facenet_tf.alignment import model_crop_tf
 
 
 def identity_tree_builder(root, workdir, split="train"):
@@ -53,7 +53,7 @@ def load_identity_tree(root, workdir, image_size=None, split="train",
   Args:
     root, workdir, split: as in identity_tree_builder.
     image_size: None keeps uint8 images at their size; else float32 images
-      resized to it (int or (height, width)), as augment.resize does.
+      resized to it (int or (height, width)), as model_crop_tf.resize does.
     shuffle_files: shuffle the example order (TFDS's own order is a fixed
       pseudo-random one).
 
@@ -65,6 +65,6 @@ def load_identity_tree(root, workdir, image_size=None, split="train",
                                shuffle_files=shuffle_files)
   if image_size is not None:
     dataset = dataset.map(
-        lambda image, label: (augment.resize(image, image_size), label),
+        lambda image, label: (model_crop_tf.resize(image, image_size), label),
         num_parallel_calls=tf.data.AUTOTUNE)
   return dataset, builder.info.features["label"].names

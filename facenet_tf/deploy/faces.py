@@ -32,9 +32,8 @@ def aligned_faces(images_dir, image_size, channels=3, limit=DEFAULT_LIMIT,
     rng = np.random.default_rng(seed)
     paths = [paths[i] for i in sorted(rng.choice(len(paths), limit,
                                                  replace=False))]
-  padding = eval_lib.crop_padding(image_size,
-                                  eval_lib.default_crop_fraction(images_dir))
-  batches = eval_input.image_files_dataset(paths, image_size, 64, padding)
+  batches = eval_input.image_files_dataset(
+      paths, image_size, 64, eval_lib.default_crop_fraction(images_dir))
   try:
     images = np.concatenate([b.numpy() for b in batches])
   except tf.errors.InvalidArgumentError as error:  # names the bad file

@@ -2,8 +2,8 @@
 shards on Apache Beam, written as shards (embedding_shards).
 
     tree: (position, path, identity) -> Reshuffle -> BatchElements ->
-          PhotoFaces (MTCNN + the model's alignment; --aligned: decode and
-          resize) ---------------------------------------------.
+          PhotoFaces (MTCNN + the model's alignment; --aligned: read and
+          cut the model's view) -------------------------------.
     shards: shard paths -> shard_images -> Reshuffle -> Decode ---------+
       -> RunInference(KeyedModelHandler(SavedModelHandler))            |
       -> (shard, (key, embedding)) + one empty entry per shard          |
@@ -35,6 +35,7 @@ import numpy as np
 
 from facenet_tf import export_loaders
 from facenet_tf import export_metadata
+from facenet_tf.alignment import model_crop
 from facenet_tf.data import shards as shards_lib
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import embedding_records
@@ -70,8 +71,8 @@ class PhotoFaces(beam.DoFn):
 
   def setup(self):
     if self._aligned:
-      metadata = export_metadata.read(self._model_path)
-      self._size = (metadata.image_size, metadata.channels)
+      self._model_input = model_crop.ModelInput.of(
+          export_metadata.read(self._model_path))
     else:  # pylint: disable-next=import-outside-toplevel
       from facenet_tf import photos
       self._recognizer = photos.FaceRecognizer(self._model_path,
@@ -80,7 +81,7 @@ class PhotoFaces(beam.DoFn):
   def process(self, batch):
     if self._aligned:
       for position, path, identity in batch:
-        image, error = embedding_io.try_load(path, *self._size)
+        image, error = embedding_io.try_load(path, self._model_input)
         yield from _keyed(((position, 0, 0), path, identity, ""), image,
                           error)
       return
@@ -104,9 +105,9 @@ def _keyed(key, image, error):
     yield key, image
 
 
-def _decoded(item, size):
+def _decoded(item, model_input):
   order, path, identity, data = item
-  image, error = embedding_records.decode(data, *size)
+  image, error = embedding_io.try_load(data, model_input)
   return _keyed((order, path, identity, ""), image, error)
 
 
@@ -116,7 +117,6 @@ def run(model_path, output_dir, pipeline_args, images_dir=None,
   """Embeds a tree (`images_dir`) or shards (`tfrecords_dir`) on Beam and
   returns the manifest written to `output_dir` (embedding_shards)."""
   metadata = export_metadata.read(model_path)
-  size = (metadata.image_size, metadata.channels)
   handler = KeyedModelHandler(SavedModelHandler(model_path, batch_size))
   with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as p:
     if images_dir is not None:
@@ -144,9 +144,10 @@ def run(model_path, output_dir, pipeline_args, images_dir=None,
       names = (items | "Name" >> beam.Map(lambda item: item[2])
                | "Distinct" >> beam.Distinct()
                | "AllNames" >> beam.combiners.ToList())
+      model_input = model_crop.ModelInput.of(metadata)
       prepared = (items | "Spread" >> beam.Reshuffle()
-                  | "Decode" >> beam.FlatMap(_decoded, size).with_outputs(
-                      "skipped", "no_face", main="inputs"))
+                  | "Decode" >> beam.FlatMap(_decoded, model_input)
+                  .with_outputs("skipped", "no_face", main="inputs"))
     embedded = (
         prepared.inputs
         | "Embed" >> RunInference(handler)

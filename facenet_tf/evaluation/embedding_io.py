@@ -11,12 +11,12 @@ Rows are images (`--aligned` crops) or faces of photos: then index.csv has
 the columns face (its index in its photo, largest first), x1, y1, x2, y2
 (the box in the photo's pixels) and score (MTCNN's).
 
-Images are decoded with Pillow, not TensorFlow, because tf.io.decode_image
-cannot read PGM (the AT&T/ORL faces) or TIFF. Each image is converted to the
-model's channels and resized to its input size with Pillow's bilinear filter,
-which widens its support when shrinking (antialiased, like the export's
-encoded_images signature). The whole image is resized, as the evaluation
-input does with no crop padding.
+Image files are read by the one reader (data/reading.py: EXIF orientation,
+grey, palette, 16-bit, PGM as in AT&T/ORL, TIFF; decompression bombs
+refused). An aligned crop (`--aligned`) then becomes the model's input as
+everywhere else (alignment/model_crop.py): the central `model_crop_fraction`
+of the model's alignment spec (the whole image for a model without one),
+resized, in the model's channels.
 """
 import concurrent.futures
 import csv
@@ -25,14 +25,13 @@ import json
 import os
 
 import numpy as np
-from PIL import Image
 import tqdm
 
 from facenet_tf import export_metadata
+from facenet_tf.alignment import model_crop
 from facenet_tf.data import eval_input
+from facenet_tf.data import reading
 
-IMAGE_EXTENSIONS = eval_input.IMAGE_EXTENSIONS + (
-    ".pgm", ".ppm", ".pbm", ".pnm", ".tif", ".tiff", ".webp")
 EMBEDDINGS_FILE = "embeddings.npy"
 INDEX_FILE = "index.csv"
 SKIPPED_FILE = "skipped.csv"
@@ -40,9 +39,6 @@ MODEL_FILE = "model.json"
 NO_FACE_FILE = "no_face.csv"
 _FACE_COLUMNS = ("face", "x1", "y1", "x2", "y2", "score")
 _INDEX_COLUMNS = ("row", "path", "identity", "label")
-# What Pillow raises for a missing, unreadable, truncated or undecodable
-# file (UnidentifiedImageError is an OSError), or an absurdly large image.
-_READ_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
 
 
 @dataclasses.dataclass
@@ -95,25 +91,20 @@ def saved_model_path(saved_model=None, workdir=None):
   return path
 
 
-def load_image(path, image_size, channels):
-  """uint8 [H, W, channels] of the image file at `path`, resized to fit."""
-  height, width = image_size
-  with Image.open(path) as image:
-    image = image.convert("RGB" if channels == 3 else "L")
-    if image.size != (width, height):
-      image = image.resize((width, height), Image.BILINEAR)
-    pixels = np.asarray(image, np.uint8)
-  return pixels.reshape(height, width, channels)
+def load_image(source, model_input):
+  """uint8 [H, W, C] of an aligned image (a path or encoded bytes): read
+  (reading.read_photo), then `model_input`, a model_crop.ModelInput."""
+  return model_input(reading.read_photo(source))
 
 
-def load_images(paths, image_size, channels):
+def load_images(paths, model_input):
   """uint8 [N, H, W, C] of every path; raises on the first unreadable one."""
   images = []
   for path in paths:
     try:
-      images.append(load_image(path, image_size, channels))
-    except _READ_ERRORS as e:
-      raise FileNotFoundError(f"Cannot read image {path}: {e}") from None
+      images.append(load_image(path, model_input))
+    except reading.PhotoError as e:
+      raise FileNotFoundError(f"Cannot read image {e}") from None
   return np.stack(images)
 
 
@@ -122,7 +113,7 @@ def list_tree(images_dir):
 
   Paths are absolute and sorted by identity, then file name; identity i is
   the folder name of path i. Files with other extensions than
-  IMAGE_EXTENSIONS are left out.
+  reading.IMAGE_EXTENSIONS are left out.
 
   Raises:
     FileNotFoundError: `images_dir` is missing or holds no identity folder
@@ -132,7 +123,7 @@ def list_tree(images_dir):
     raise FileNotFoundError(f"Images directory {images_dir} does not exist.")
   try:
     paths, labels, names = eval_input.list_identity_tree(
-        os.path.abspath(images_dir), IMAGE_EXTENSIONS)
+        os.path.abspath(images_dir))
   except ValueError as e:  # no identity folder holds an image
     raise FileNotFoundError(str(e)) from None
   return paths, [names[label] for label in labels]
@@ -153,23 +144,23 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True,
 
   Args:
     embedder: a loaded export (facenet_tf.export_loaders.load), or any
-      callable from uint8 [N, H, W, C] to [N, D] with `image_size` (H, W) and
-      `channels`.
+      callable from uint8 [N, H, W, C] to [N, D] with `image_size` (H, W),
+      `channels` and `alignment` (its spec or None: model_crop.ModelInput).
     paths: image file paths.
     identities: identity name of each path; label = its index among the
       sorted distinct names (list_identity_tree's numbering).
     batch_size: images per model call.
     progress: show a progress bar over batches (tqdm, on stderr).
-    sources: what to read for path i, if not the path (e.g. a BytesIO of a
-      TFRecord's image bytes; `paths` then only name the rows).
+    sources: what to read for path i, if not the path (e.g. a TFRecord's
+      image bytes; `paths` then only name the rows).
 
   Raises:
     FileNotFoundError: none of the images could be read.
   """
   names, labels = np.unique(np.asarray(identities, str), return_inverse=True)
   sources = paths if sources is None else sources
-  load = lambda i: try_load(sources[i], embedder.image_size,
-                             embedder.channels)
+  model_input = model_crop.ModelInput.of(embedder)
+  load = lambda i: try_load(sources[i], model_input)
   batches = [range(i, min(i + batch_size, len(paths)))
              for i in range(0, len(paths), batch_size)]
   kept, embeddings, skipped = [], [], []
@@ -196,12 +187,11 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True,
       labels[kept], skipped, getattr(embedder, "metadata", None))
 
 
-def try_load(path, image_size, channels):
-  """(image, None), or (None, the error's message) for an unreadable file
-  (`path`: a file name or a binary file object)."""
+def try_load(source, model_input):
+  """(load_image's image, None), or (None, why the file cannot be read)."""
   try:
-    return load_image(path, image_size, channels), None
-  except _READ_ERRORS as e:
+    return load_image(source, model_input), None
+  except reading.PhotoError as e:
     return None, f"{type(e).__name__}: {e}"
 
 

@@ -1,12 +1,10 @@
 """Aligned crops from TFRecord shards (data_pipelines.build_tfrecords),
-embedded like a tree of crops (`--aligned`): each image whole, resized.
+embedded like a tree of crops (`--aligned`): the model's view of each.
 
 A row's path is the image's path inside the converted tree (the record's
 `paths`), its identity the record's name; rows come in label order (= name
 order), then image order within the record: the tree's order.
 """
-import io
-
 import tensorflow as tf
 
 from facenet_tf.data import shards
@@ -31,11 +29,6 @@ def shard_images(path):
     yield from record_images(record)
 
 
-def decode(data, image_size, channels):
-  """(uint8 [H, W, C] image, None) or (None, why it cannot be decoded)."""
-  return embedding_io.try_load(io.BytesIO(data), image_size, channels)
-
-
 def embed_records(embedder, data_dir, batch_size=128, progress=True):
   """EmbeddedImages of every image of the shards in `data_dir`.
 
@@ -47,5 +40,5 @@ def embed_records(embedder, data_dir, batch_size=128, progress=True):
                  key=lambda item: item[0])
   return embedding_io.embed_files(
       embedder, [i[1] for i in items], [i[2] for i in items], batch_size,
-      progress, sources=[io.BytesIO(i[3]) for i in items])
+      progress, sources=[i[3] for i in items])
 

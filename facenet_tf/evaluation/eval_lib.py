@@ -29,6 +29,7 @@ import tqdm
 from data_pipelines import lfw_protocol
 from facenet_tf import export_loaders
 from facenet_tf import export_metadata
+from facenet_tf.alignment import model_crop
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import roc
@@ -40,7 +41,8 @@ NUM_FOLDS = 10
 # README §1): the face spans ~114 px. The central 140 px (0.56) keep the face
 # and ~13% of margin on each side, close to davidsandberg/facenet's aligned
 # 160 px crops (face box + 44 px margin at 182 px, centre 160). Pre-aligned
-# images (data_pipelines.align) want 160 / 182 = 0.88 instead.
+# images (data_pipelines.align) carry their spec, whose model_crop_fraction
+# (160 / 182 = 0.88) is used instead.
 DEFAULT_CROP_FRACTION = 0.56
 
 
@@ -96,18 +98,10 @@ def load_embedder(saved_model=None, workdir=None):
 
 
 def to_uint8(images, channels):
-  """float 0..255 RGB images -> the uint8 model input (grey if channels = 1)."""
-  images = np.asarray(images, np.float32)
-  if channels == 1:
-    images = tf.image.rgb_to_grayscale(images).numpy()
-  return np.clip(np.round(images), 0, 255).astype(np.uint8)
-
-
-def crop_padding(image_size, crop_fraction):
-  """eval_input's crop_padding that keeps `crop_fraction` of each side."""
-  if not 0 < crop_fraction <= 1:
-    raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction}")
-  return round(min(image_size) * (1 - crop_fraction) / crop_fraction)
+  """float 0..255 RGB images -> the uint8 model input (rounded half to even,
+  then grey if channels = 1: model_crop.to_channels)."""
+  images = np.clip(np.round(np.asarray(images, np.float32)), 0, 255)
+  return model_crop.to_channels(images.astype(np.uint8), channels)
 
 
 def pair_folds(fold, num_folds=NUM_FOLDS):
@@ -184,7 +178,8 @@ def default_crop_fraction(images_dir):
 def embed_files(embed_fn, paths, image_size,
                 crop_fraction=DEFAULT_CROP_FRACTION, batch_size=64, flip=False,
                 progress=True, jpeg_quality=None, degrade_pixels=None):
-  """Embeddings [N, D] of image files: centre crop, resize, embed.
+  """Embeddings [N, D] of image files: the model's view (the central
+  `crop_fraction` of each side, resized: eval_input), embedded.
 
   `jpeg_quality` and `degrade_pixels` lower the crops' quality before the
   model sees them (eval_input.degrade, paper Table 4); None: off.
@@ -195,8 +190,8 @@ def embed_files(embed_fn, paths, image_size,
   the paper reports none).
   """
   dataset = eval_input.image_files_dataset(
-      paths, image_size, batch_size, crop_padding(image_size, crop_fraction),
-      jpeg_quality, degrade_pixels)
+      paths, image_size, batch_size, crop_fraction, jpeg_quality,
+      degrade_pixels)
   out = []
   with tqdm.tqdm(total=len(paths), unit="img", desc="embedding",
                  disable=not progress) as bar:

@@ -15,9 +15,9 @@ import numpy as np
 
 from facenet_tf.alignment import geometry
 from facenet_tf.alignment import warp
+from facenet_tf.data import reading
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.evaluation import verification
-from facenet_tf.photos import reading
 
 
 def embed_main_faces(recognizer, paths, progress=False,

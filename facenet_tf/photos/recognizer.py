@@ -8,7 +8,8 @@
 Every face is aligned with the model's own alignment spec, read from the
 export's metadata, so it reaches the model framed and resampled as in
 training: the spec's crop, as data_pipelines.align writes it, then the
-central window the model sees, as the evaluation input cuts it.
+model's view of it (alignment/model_crop.py, the geometry training and
+evaluation use).
 Photos larger than `detect_max_side` are detected on a downscaled copy and
 cut from the original. A photo that cannot be read gives a `PhotoFaces`
 with its `error`; one without a face gives an empty `faces` list.
@@ -17,17 +18,16 @@ import dataclasses
 import sys
 import warnings
 
-import cv2
 import numpy as np
 from PIL import Image
 import tqdm
 
 from facenet_tf.alignment import detector as detector_lib
+from facenet_tf.alignment import model_crop
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.alignment import warp
+from facenet_tf.data import reading
 from facenet_tf.evaluation import calibration
-from facenet_tf.evaluation import eval_lib
-from facenet_tf.photos import reading
 
 # Photos are detected at most this large (longer side): MTCNN's time grows
 # with the pixels, and a face of 40 px in a 2,000 px photo is still 20 px
@@ -151,28 +151,15 @@ class FaceRecognizer:
                                            self.alignment))
 
   def model_view(self, crop):
-    """The central `model_crop_fraction` of a spec-sized crop, resized
-    bilinearly to the model's input: the window the evaluation input cuts
-    (eval_lib.crop_padding, augment.crop_windows' rounding), so the model
-    sees the very pixels of training and evaluation."""
-    height, width = self.image_size
-    side = crop.shape[0]
-    padding = eval_lib.crop_padding(self.image_size,
-                                    self.alignment.model_crop_fraction)
-    window = min(side, max(1, round(side * height / (height + padding))))
-    top = min((side - window + 1) // 2, side - window)
-    view = crop[top:top + window, top:top + window]
-    if view.shape[:2] == (height, width):
-      return np.ascontiguousarray(view)
-    return cv2.resize(view, (width, height), interpolation=cv2.INTER_LINEAR)
+    """The model's view of a spec-sized crop (uint8 [H, W, 3]): its central
+    `model_crop_fraction`, resized to the model's input
+    (model_crop.model_view, the geometry of training and evaluation)."""
+    return model_crop.model_view(crop, self.image_size,
+                                 self.alignment.model_crop_fraction)
 
   def model_input(self, crops):
     """Model-view crops (uint8 [N, H, W, 3]) in the model's channels."""
-    crops = np.asarray(crops, np.uint8)
-    if self.model.channels == 1:
-      crops = np.round(crops @ np.array([0.2989, 0.587, 0.114])).astype(
-          np.uint8)[..., None]
-    return crops
+    return model_crop.to_channels(crops, self.model.channels)
 
   def embed_aligned(self, crops):
     """Embeddings [N, D] of model-view crops (uint8 [N, H, W, 3])."""

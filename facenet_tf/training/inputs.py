@@ -9,6 +9,11 @@
              verification on an LFW-format pairs file (`config.eval`). A
              resumed run reseeds the sampler with (seed, start step): it
              continues with fresh batches rather than replaying them.
+
+Both sides of tfrecords training see faces through the alignment spec
+(alignment/model_crop.py): the sampler crops the shards' spec's view (at
+random within its margin), the verifier the pairs images' spec's view
+unless `config.eval.crop_fraction` says otherwise.
 """
 import json
 import os
@@ -66,6 +71,22 @@ def alignment(config):
   return spec_lib.AlignmentSpec.from_dict(spec) if spec else None
 
 
+def _needs_teacher_targets(config):
+  """True when the loss distils; then the shards must carry targets."""
+  if not config.loss.distill_weight:
+    return False
+  manifest_path = os.path.join(config.data.tfrecords.dir, "manifest.json")
+  with open(manifest_path, encoding="utf-8") as f:
+    counts = json.load(f).get("teacher_targets")
+  if not counts or not counts["with"]:
+    raise ValueError(
+        f"loss.distill_weight > 0, but the shards in "
+        f"{config.data.tfrecords.dir} carry no teacher targets: run "
+        "data_pipelines.teacher_targets on the aligned trees, then rebuild "
+        "the training tree and its shards.")
+  return True
+
+
 def train_iterator(config, strategy, image_size, start_step):
   """A distributed iterator of global P x K + R batches from `start_step`."""
   d = config.data
@@ -76,6 +97,7 @@ def train_iterator(config, strategy, image_size, start_step):
                                           config.train.steps)
   else:
     t = d.tfrecords
+    spec = alignment(config) or spec_lib.AlignmentSpec()
     augment = augment_lib.AugmentOptions(
         random_crop=t.random_crop, flip=d.flip,
         brightness_delta=t.brightness_delta, contrast=t.contrast,
@@ -88,7 +110,8 @@ def train_iterator(config, strategy, image_size, start_step):
         shuffle_buffer=t.shuffle_buffer,
         min_images_policy=t.min_images_policy,
         min_images=t.min_images or None, augment=augment,
-        name=t.name or None)
+        crop_fraction=spec.model_crop_fraction, name=t.name or None,
+        teacher=_needs_teacher_targets(config))
   return iter(strategy.distribute_datasets_from_function(fn))
 
 
@@ -119,7 +142,11 @@ class SyntheticVerifier:
 
 
 class PairsVerifier:
-  """Verification on an LFW-format pairs file (View 1 or View 2), §5.1."""
+  """Verification on an LFW-format pairs file (View 1 or View 2), §5.1.
+
+  The images are seen as facenet-eval sees them: `config.eval.crop_fraction`
+  if set, else (0) their alignment spec's (eval_lib.default_crop_fraction).
+  """
 
   def __init__(self, config, image_size):
     e = config.eval
@@ -128,12 +155,15 @@ class PairsVerifier:
         lfw_protocol.pair_image_index(pairs))
     self.folds, _ = eval_lib.pair_folds(fold)
     self.image_size = image_size
+    # The root read_pairs used: <root>/<name>/<file>.
+    self.crop_fraction = e.crop_fraction or eval_lib.default_crop_fraction(
+        os.path.dirname(os.path.dirname(self.paths[0])))
     self.eval = e
 
   def __call__(self, embedder):
     forward = tf.function(lambda x: embedder(x, training=False))
     emb = eval_lib.embed_files(lambda x: forward(x).numpy(), self.paths,
-                               self.image_size, self.eval.crop_fraction,
+                               self.image_size, self.crop_fraction,
                                flip=self.eval.flip, progress=False)
     dist = np.sum((emb[self.first] - emb[self.second]) ** 2, axis=1)
     names = [os.path.basename(os.path.dirname(p)) for p in self.paths]

@@ -1,10 +1,13 @@
-"""Any photo a user has -> an upright RGB uint8 array, or a clear error.
+"""Any image file or photo -> an upright RGB uint8 array, or a clear error.
 
-Accepted: a file path (str or os.PathLike), encoded bytes, a NumPy array
-(RGB order, [H, W], [H, W, 1|3|4]; uint8, uint16, or float in 0..1), or a PIL
-image. EXIF orientation is applied. Modes: greyscale (L, I;16, I, F), RGBA
-and LA (composited on white, as a viewer shows them), palette (P, with or
-without transparency), CMYK and YCbCr, 16-bit (scaled to 8 bits). A file
+The one reader of image files: the photo API, `--aligned` inputs, the
+evaluation input (facenet-eval, the training-time verifier, calibration) and
+data_pipelines.align all read through `read_photo`. Accepted: a file path
+(str or os.PathLike), encoded bytes, a NumPy array (RGB order, [H, W],
+[H, W, 1|3|4]; uint8, uint16, or float in 0..1), or a PIL image. EXIF
+orientation is applied. Modes: greyscale (L, I;16, I, F), RGBA and LA
+(composited on white, as a viewer shows them), palette (P, with or without
+transparency), CMYK and YCbCr, 16-bit (scaled to 8 bits). A file
 larger than `max_pixels` is refused before it is decoded (a decompression
 bomb), as are missing, truncated and non-image files: each raises
 `PhotoError` naming the photo, so a batch reports it and goes on.
@@ -16,6 +19,9 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+# Image files by extension (Pillow also reads PGM, as AT&T/ORL, and TIFF).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".pgm", ".ppm",
+                    ".pbm", ".pnm", ".tif", ".tiff", ".webp")
 # Pillow warns at 89M pixels and raises at twice that; 100M pixels (a 10k x
 # 10k photo, 300 MB as RGB) is more than any camera writes.
 DEFAULT_MAX_PIXELS = 100_000_000
