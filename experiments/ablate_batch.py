@@ -51,7 +51,7 @@ PAPER = {}  # §3.2: ~1,800 per batch, ~40 per identity; no comparison
 
 
 def get_config(arg=None):
-  variant, smoke = base.parse_arg(arg, VARIANTS, DEFAULT)
+  variant, smoke = config_lib.parse_arg(arg, VARIANTS, DEFAULT, "VARIANT")
   c = base.base_config(smoke)
   p, k = COMPOSITIONS[variant]
   c.data.p, c.data.k, c.data.r = p, k, p * k // 4

@@ -34,7 +34,7 @@ PAPER = {"64": "86.8% ± 1.7", "128": "87.9% ± 1.9", "256": "87.7% ± 1.9",
 
 
 def get_config(arg=None):
-  variant, smoke = base.parse_arg(arg, VARIANTS, DEFAULT)
+  variant, smoke = config_lib.parse_arg(arg, VARIANTS, DEFAULT, "VARIANT")
   c = base.base_config(smoke)
   c.model.embedding_dim = int(variant)
   return config_lib.validate(c)

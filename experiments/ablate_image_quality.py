@@ -29,6 +29,7 @@ Expected: as in the paper, robust down to JPEG quality ~20 and a drop at
 import os
 import sys
 
+from facenet_tf import config as config_lib
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.training import workdir as workdir_lib
 
@@ -61,7 +62,7 @@ def eval_variants():
 
 
 def get_config(arg=None):
-  variant, smoke = base.parse_arg(arg, VARIANTS, DEFAULT)
+  variant, smoke = config_lib.parse_arg(arg, VARIANTS, DEFAULT, "VARIANT")
   del variant  # the only one
   return base.base_config(smoke)
 

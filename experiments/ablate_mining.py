@@ -40,7 +40,7 @@ PAPER = {}  # §3.2 reports no figure for any of them
 
 
 def get_config(arg=None):
-  variant, smoke = base.parse_arg(arg, VARIANTS, DEFAULT)
+  variant, smoke = config_lib.parse_arg(arg, VARIANTS, DEFAULT, "VARIANT")
   c = base.base_config(smoke)
   c.loss.mining = variant
   return config_lib.validate(c)

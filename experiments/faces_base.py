@@ -29,7 +29,6 @@ _LFW = os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
     "lfw"))
 GEOMETRIES = spec_lib.GEOMETRIES
-SMOKE = "smoke"
 
 
 def lfw_file(name):
@@ -77,16 +76,3 @@ def base(shard_name, geometry, steps, smoke=False):
     c.train.checkpoint_every = c.train.eval_every = 5
     c.train.projector_samples = 40
   return c
-
-
-def parse(arg, first_choices, default):
-  """`VALUE`, `VALUE,smoke` or `smoke` -> (value, smoke)."""
-  parts = [p for p in (arg or "").split(",") if p]
-  smoke = SMOKE in parts
-  rest = [p for p in parts if p != SMOKE]
-  value = rest[0] if rest else default
-  if len(rest) > 1 or value not in first_choices:
-    raise config_lib.ConfigError(
-        f"Unknown config argument {arg!r}; expected one of "
-        f"{', '.join(first_choices)}, optionally with ',smoke'.")
-  return value, smoke

@@ -14,6 +14,7 @@ STEPS = 400
 
 
 def get_config(arg=None):
-  geometry, smoke = faces_base.parse(arg, faces_base.GEOMETRIES, "landmarks")
+  geometry, smoke = faces_base.config_lib.parse_arg(
+      arg, faces_base.GEOMETRIES, "landmarks", "GEOMETRY")
   c = faces_base.base(f"celeba_{geometry}", geometry, STEPS, smoke)
   return faces_base.config_lib.validate(c)

@@ -21,7 +21,8 @@ def shard_name(percent):
 
 
 def get_config(arg=None):
-  percent, smoke = faces_base.parse(arg, PERCENTS, "100")
+  percent, smoke = faces_base.config_lib.parse_arg(arg, PERCENTS, "100",
+                                                  "PERCENT")
   c = faces_base.base(shard_name(percent), "landmarks", faces_geometry.STEPS,
                       smoke)
   return faces_base.config_lib.validate(c)

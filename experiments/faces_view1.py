@@ -24,7 +24,8 @@ STEPS = 2100
 
 
 def get_config(arg=None):
-  geometry, smoke = faces_base.parse(arg, faces_base.GEOMETRIES, "landmarks")
+  geometry, smoke = faces_base.config_lib.parse_arg(
+      arg, faces_base.GEOMETRIES, "landmarks", "GEOMETRY")
   c = faces_base.base(f"view1_{geometry}", geometry, STEPS, smoke)
   c.model.name = "resnet_small_flat"
   return faces_base.config_lib.validate(c)

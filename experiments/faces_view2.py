@@ -20,7 +20,8 @@ STEPS = 1800
 
 
 def get_config(arg=None):
-  geometry, smoke = faces_base.parse(arg, faces_base.GEOMETRIES, "landmarks")
+  geometry, smoke = faces_base.config_lib.parse_arg(
+      arg, faces_base.GEOMETRIES, "landmarks", "GEOMETRY")
   c = faces_base.base(f"celeba_{geometry}", geometry, STEPS, smoke)
   c.eval.calibration_pairs = faces_base.lfw_file("pairsDevTrain.txt")
   c.eval.calibration_images_dir = c.eval.images_dir

@@ -8,7 +8,7 @@ sizes are the module constants below, kept here only, so that tuning them
 retunes every ablation at once.
 
 An ablation's argument is `VARIANT`, `VARIANT,smoke` or `smoke` (the
-ablation's default variant): `parse_arg` splits it, e.g.
+ablation's default variant; config.parse_arg), e.g.
 
     facenet-train --config=experiments/ablate_mining.py:batch_all,smoke \
         --workdir /tmp/ablate_smoke
@@ -35,36 +35,6 @@ WARMUP_STEPS = STEPS // 20
 SMOKE_STEPS = 10
 SMOKE_P, SMOKE_K, SMOKE_R = 8, 4, 8
 
-SMOKE = "smoke"
-
-
-def parse_arg(arg, variants, default):
-  """(variant, smoke) from a config argument.
-
-  Args:
-    arg: what follows the colon of `--config=experiments/ablate_X.py:ARG`:
-      None or "" (the default variant), "VARIANT", "VARIANT,smoke" or
-      "smoke".
-    variants: the ablation's variant names (strings).
-    default: the variant that "" and "smoke" select.
-
-  Returns:
-    (variant, smoke): a member of `variants` and a bool.
-
-  Raises:
-    config_lib.ConfigError: an unknown variant or a malformed argument,
-      naming the known variants.
-  """
-  parts = [part.strip() for part in (arg or "").split(",")]
-  smoke = parts[-1] == SMOKE
-  if smoke:
-    parts = parts[:-1]
-  variant = parts[0] if parts and parts[0] else default
-  if len(parts) > 1 or variant not in variants:
-    raise config_lib.ConfigError(
-        f"Unknown config argument {arg!r}; expected VARIANT, VARIANT,smoke "
-        f"or smoke, with VARIANT one of: {', '.join(variants)}.")
-  return variant, smoke
 
 
 def base_config(smoke=False):

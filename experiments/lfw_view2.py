@@ -30,18 +30,13 @@ from facenet_tf import config as config_lib
 
 from experiments import lfw_view1
 
-_LFW = os.path.dirname(lfw_view1.get_config().eval.pairs)
+FOLDS = tuple(str(fold) for fold in range(1, 11))
 
 
 def get_config(arg=None):
-  test_fold, _, smoke = (arg or "10").partition(",")
-  if (not test_fold.isdigit() or not 1 <= int(test_fold) <= 10
-      or smoke not in ("", "smoke")):
-    raise config_lib.ConfigError(
-        f"Unknown config argument {arg!r}; expected the test fold 1..10, "
-        "optionally followed by ',smoke'.")
-  c = lfw_view1.get_config("smoke" if smoke else None)
+  test_fold, smoke = config_lib.parse_arg(arg, FOLDS, "10", "TEST_FOLD")
+  c = lfw_view1.get_config(config_lib.SMOKE if smoke else None)
   c.data.tfrecords.dir = f"/tmp/facenet_lfw/view2_train_f{int(test_fold)}"
-  c.eval.pairs = os.path.join(_LFW, "pairs.txt")
+  c.eval.pairs = os.path.join(lfw_view1.LFW_DIR, "pairs.txt")
   c.train.eval_every = 0
   return config_lib.validate(c)

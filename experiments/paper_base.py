@@ -34,22 +34,21 @@ WORKSPACE_NOTES.md (issue #18).
 """
 from facenet_tf import config as config_lib
 
-TARGETS = ("gpu8", "tpu", "smoke")
+TARGETS = ("gpu8", "tpu")
 P, K, R = 40, 40, 200
 STEPS = 100_000
 BUDGET_GIB = {"gpu8": 64.0, "tpu": 14.0}
 
 
 def recipe(arch, image_size, arg, smoke_budget_gib):
-  """The recipe for `arch` at `image_size` on the hardware target `arg`.
+  """The recipe for `arch` at `image_size` on the hardware target of `arg`.
 
-  `smoke_budget_gib` is the CPU smoke run's budget: small enough that the
-  rule cuts its 20-image batch into chunks (of 10, for the factor measured).
+  `arg` is `[TARGET][,smoke]` (config.parse_arg; TARGET gpu8 by default):
+  `smoke` is the recipe's CPU run of seconds, whatever the target, with
+  `smoke_budget_gib` as its budget: small enough that the rule cuts its
+  20-image batch into chunks (of 10, for the factor measured).
   """
-  if arg not in TARGETS:
-    raise config_lib.ConfigError(
-        f"Unknown config argument {arg!r}; expected one of "
-        f"{', '.join(TARGETS)} (the hardware target).")
+  target, smoke = config_lib.parse_arg(arg, TARGETS, "gpu8", "TARGET")
   c = config_lib.get_config()
   c.model.name, c.model.image_size = arch, image_size
   c.model.weight_decay = 1e-4
@@ -67,7 +66,7 @@ def recipe(arch, image_size, arg, smoke_budget_gib):
   c.optimizer.learning_rates = (0.05, 0.005, 0.0005)
   c.train.log_every = 100
   c.train.checkpoint_every = c.train.eval_every = 5000
-  if arg == "smoke":
+  if smoke:
     c.data.p, c.data.k, c.data.r = 4, 4, 4
     c.train.steps, c.train.log_every = 2, 1
     c.optimizer.boundaries, c.optimizer.learning_rates = (1,), (0.05, 0.005)
@@ -77,5 +76,5 @@ def recipe(arch, image_size, arg, smoke_budget_gib):
   else:
     c.model.dtype_policy = "mixed_bfloat16"
     c.train.jit_compile = True
-    c.train.memory_budget_gb = BUDGET_GIB[arg]
+    c.train.memory_budget_gb = BUDGET_GIB[target]
   return c

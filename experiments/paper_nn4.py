@@ -10,6 +10,6 @@ WORKSPACE_NOTES.md (issue #18) and docs/guide.md.
 from experiments import paper_base
 
 
-def get_config(arg="gpu8"):
+def get_config(arg=None):
   return paper_base.recipe("nn4", 96, arg,
                             smoke_budget_gib=0.35)

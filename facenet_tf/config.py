@@ -5,7 +5,8 @@ procedurally generated faces (no file, no download) with the paper's
 semi-hard triplet loss and AdaGrad at 0.05, then verified on synthetic
 identities it never saw. `get_config("smoke")` shrinks it to seconds.
 Experiment files (`experiments/<name>.py`) start from this config and
-override what their experiment changes.
+override what their experiment changes; every `get_config(arg)` reads its
+argument with `parse_arg` (`[CHOICE][,smoke]`).
 
     facenet-train --workdir /tmp/facenet_default
     # ~2 min on 2 CPU cores; held-out verification accuracy >= 0.95.
@@ -27,7 +28,42 @@ class ConfigError(ValueError):
   """A config that cannot describe a valid run."""
 
 
+SMOKE = "smoke"
+
+
+def parse_arg(arg, choices=(), default=None, what="CHOICE"):
+  """(choice, smoke) of a config argument: the one grammar of every
+  `get_config(arg)`, i.e. of the text after the colon of
+  `--config=FILE:ARG`:
+
+      ARG = "" | CHOICE | "smoke" | CHOICE ",smoke"
+
+  CHOICE is one of `choices` (absent: `default`); `smoke` shrinks the same
+  recipe to a run of seconds. Letter case and spaces count.
+
+  Args:
+    arg: the argument; None is "".
+    choices: the accepted CHOICE strings; () accepts only "" and "smoke".
+    default: the choice when none is given.
+    what: what a CHOICE names, for the error message.
+
+  Raises:
+    ConfigError: any other argument, naming the grammar and the choices.
+  """
+  tokens = arg.split(",") if arg else []
+  smoke = bool(tokens) and tokens[-1] == SMOKE
+  if smoke:
+    tokens.pop()
+  if len(tokens) > 1 or (tokens and tokens[0] not in choices):
+    expected = (f"{what}, {what},{SMOKE} or {SMOKE}, with {what} one of: "
+                f"{', '.join(choices)} (default {default})" if choices else
+                f"'' or '{SMOKE}'")
+    raise ConfigError(f"Unknown config argument {arg!r}; expected {expected}.")
+  return (tokens[0] if tokens else default), smoke
+
+
 def get_config(arg=None):
+  _, smoke = parse_arg(arg)
   c = ml_collections.ConfigDict()
   c.seed = 0
 
@@ -132,7 +168,7 @@ def get_config(arg=None):
   c.export = ml_collections.ConfigDict()
   c.export.enabled = True
 
-  if arg == "smoke":
+  if smoke:
     c.data.p, c.data.k, c.data.r = 8, 4, 4
     c.data.synthetic.train_identities = 40
     c.data.synthetic.images_per_identity = 6
@@ -144,8 +180,6 @@ def get_config(arg=None):
     c.train.checkpoint_every = 10
     c.train.eval_every = 10
     c.train.projector_samples = 40
-  elif arg:
-    raise ConfigError(f"Unknown config argument {arg!r}; expected '' or 'smoke'.")
   validate(c)
   return c
 

@@ -53,7 +53,8 @@ def test_accelerator_targets_are_the_paper_batch(arch):
     assert (c.optimizer.name, c.optimizer.learning_rate) == ("adagrad", 0.05)
     assert (c.loss.margin, c.model.embedding_dim) == (0.2, 128)
     config_lib.validate_for_replicas(c, 8)
-  with pytest.raises(config_lib.ConfigError, match="hardware target"):
+  with pytest.raises(config_lib.ConfigError,
+                     match="TARGET one of: gpu8, tpu"):
     _recipe(arch, "gpu")
 
 

@@ -38,6 +38,7 @@ from experiments import ablate_image_quality  # noqa: E402
 from experiments import ablate_mining  # noqa: E402
 from experiments import lfw_ablation_base as base  # noqa: E402
 from experiments.results import ablation_plots  # noqa: E402
+from facenet_tf import config as config_lib  # noqa: E402
 
 EXPERIMENTS = {"embedding_dim": ablate_embedding_dim, "mining": ablate_mining,
                "batch": ablate_batch, "image_quality": ablate_image_quality}
@@ -56,7 +57,7 @@ def _stem(experiment, smoke):
 
 def command(experiment, variant, workdir, smoke):
   """The facenet-train command line of one variant, as a list."""
-  arg = f"{variant},{base.SMOKE}" if smoke else variant
+  arg = f"{variant},{config_lib.SMOKE}" if smoke else variant
   return ["facenet-train",
           f"--config=experiments/ablate_{experiment}.py:{arg}",
           "--workdir", str(workdir)]
@@ -260,7 +261,7 @@ def main(argv=None):
   rows = []
   for variant in [module.DEFAULT] if quality else variants:
     workdir = os.path.join(root, variant)
-    arg = f"{variant},{base.SMOKE}" if args.smoke else variant
+    arg = f"{variant},{config_lib.SMOKE}" if args.smoke else variant
     train(command(args.experiment, variant, workdir, args.smoke), workdir,
           lambda: module.get_config(arg))
     rows.append(collect(args.experiment, variant, workdir, args.smoke))

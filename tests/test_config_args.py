@@ -1,0 +1,85 @@
+"""The one config-argument grammar: `[CHOICE][,smoke]` (config.parse_arg).
+
+Every config file's `get_config(arg)` (`--config=FILE:ARG`) accepts "",
+"smoke", each CHOICE listed below and CHOICE + ",smoke"; anything else is a
+ConfigError that names the grammar and the choices. Validation is stubbed
+out: it checks data directories (LFW shards, CelebA trees) that CI lacks,
+and the argument is parsed before it.
+"""
+import importlib
+
+import pytest
+
+from facenet_tf import config as config_lib
+
+# module: (its CHOICEs, the default); () accepts only "" and "smoke".
+ACCEPTED = {
+    "facenet_tf.config": ((), None),
+    "experiments.harmonic_lfw": ((), None),
+    "experiments.lfw_view1": (("cpu", "gpu"), "cpu"),
+    "experiments.lfw_view2": (tuple(str(f) for f in range(1, 11)), "10"),
+    "experiments.ablate_batch": (("k2", "k4", "k8", "b64", "b256"), "k4"),
+    "experiments.ablate_embedding_dim": (("64", "128", "256", "512"), "128"),
+    "experiments.ablate_image_quality": (("base",), "base"),
+    "experiments.ablate_mining": (
+        ("semihard", "hardest_negative", "batch_all", "random"), "semihard"),
+    "experiments.faces_geometry": (("box", "landmarks"), "landmarks"),
+    "experiments.faces_view1": (("box", "landmarks"), "landmarks"),
+    "experiments.faces_view2": (("box", "landmarks"), "landmarks"),
+    "experiments.faces_table6": (("25", "50", "100"), "100"),
+    "experiments.paper_nn2": (("gpu8", "tpu"), "gpu8"),
+    "experiments.paper_nn4": (("gpu8", "tpu"), "gpu8"),
+    "experiments.paper_nns2": (("gpu8", "tpu"), "gpu8"),
+    "experiments.paper_inception_resnet_v1": (("gpu8", "tpu"), "gpu8"),
+}
+
+
+@pytest.fixture
+def get_config(monkeypatch):
+  monkeypatch.setattr(config_lib, "validate", lambda c: c)
+  return lambda module, arg: importlib.import_module(module).get_config(arg)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("module", sorted(ACCEPTED))
+def test_every_listed_argument_builds_its_config(module, get_config):
+  choices, default = ACCEPTED[module]
+  plain = get_config(module, "")
+  assert get_config(module, None) == plain
+  if choices:
+    assert get_config(module, default) == plain
+  for choice in choices or [None]:
+    full = get_config(module, choice)
+    smoke = get_config(module, f"{choice},smoke" if choice else "smoke")
+    assert smoke.train.steps < full.train.steps, (module, choice)
+  # Each choice changes the config (none is ignored).
+  configs = [get_config(module, choice).to_json() for choice in choices]
+  assert len(set(configs)) == len(choices)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("module", sorted(ACCEPTED))
+def test_any_other_argument_names_the_grammar(module, get_config):
+  choices, default = ACCEPTED[module]
+  first = choices[0] if choices else "smoke"
+  wrong = ["nope", ",smoke", "smoke,smoke", " smoke", "SMOKE",
+           f"smoke,{first}", f"{first},{first}", f"{first},smoke,x"]
+  expected = (f",smoke or smoke, with {{}} one of: {', '.join(choices)} "
+              f"(default {default})." if choices else
+              "; expected '' or 'smoke'.")
+  for arg in wrong:
+    with pytest.raises(config_lib.ConfigError) as error:
+      get_config(module, arg)
+    message = str(error.value)
+    assert message.startswith(f"Unknown config argument {arg!r}; expected")
+    what = message.split("expected ")[1].split(",")[0]  # e.g. GEOMETRY
+    assert message.endswith(expected.format(what)), (module, arg, message)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("arg, parsed", [
+    (None, ("d", False)), ("", ("d", False)), ("smoke", ("d", True)),
+    ("a", ("a", False)), ("b,smoke", ("b", True))])
+def test_parse_arg(arg, parsed):
+  assert config_lib.parse_arg(arg, ("a", "b"), "d") == parsed
+  assert config_lib.parse_arg(None) == (None, False)
