@@ -3,7 +3,9 @@ import setuptools
 
 DEPLOY = ["ai-edge-litert>=2.3,<3", "tf2onnx>=1.17,<2", "onnx>=1.17,<2",
           "onnxruntime>=1.20,<2"]
-EVAL = ["scikit-learn>=1.4,<2", "matplotlib>=3.8,<4", "scipy>=1.11,<2"]
+# facenet-eval --output_dir's ROC and distance plots (evaluation/plots.py).
+EVAL = ["matplotlib>=3.8,<4"]
+TFDS = ["tensorflow-datasets>=4.9.9,<5"]
 
 setuptools.setup(
     name="facenet_tf",
@@ -19,7 +21,6 @@ setuptools.setup(
     install_requires=[
         # TF 2.21 ships Keras 3; tensorflow-addons is deliberately absent.
         "tensorflow>=2.21,<2.22",
-        "tensorflow-datasets>=4.9.9,<5",
         "absl-py>=2.1,<3",
         "numpy>=1.26,<3",
         "ml-collections>=1.0,<2",
@@ -43,6 +44,8 @@ setuptools.setup(
     ]},
     extras_require={
         "eval": EVAL,
+        # facenet_tf/data/tfds_folder.py: an identity tree as a TFDS dataset.
+        "tfds": TFDS,
         # align / build_tfrecords / facenet-embed --runner beam; 2.77 co-installs with TF 2.21 (it
         # needs protobuf < 7, TF accepts >= 6.31.1).
         "beam": ["apache-beam>=2.77,<3"],
@@ -55,7 +58,10 @@ setuptools.setup(
         # interpreter (tf.lite.Interpreter is deprecated), tf2onnx, ONNX Runtime.
         "deploy": DEPLOY,
         # pytest-xdist: pytest.ini runs the suite on every core (up to 4).
+        # SciPy and scikit-learn are the tests' reference implementations
+        # (clustering, ROC); the library itself does not import them.
         "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "apache-beam>=2.77,<3",
-                 "faiss-cpu>=1.9,<2"] + EVAL + DEPLOY,
+                 "faiss-cpu>=1.9,<2", "scikit-learn>=1.4,<2", "scipy>=1.11,<2"]
+                + EVAL + TFDS + DEPLOY,
     },
 )

@@ -2,11 +2,14 @@
 import csv
 import itertools
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scipy.sparse import csgraph
 from sklearn import cluster as sk_cluster
+from sklearn import metrics as sk_metrics
 
 from facenet_tf.evaluation import clustering
 
@@ -129,6 +132,62 @@ def test_squared_l2_agglomerative_equals_precomputed_distances():
   got = clustering.agglomerative(x, 1.6)
   assert _partition(got) == _partition(want)
   assert 1 < len(set(want)) < 80
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("linkage", clustering.LINKAGES)
+@pytest.mark.parametrize("metric", clustering.METRICS)
+def test_agglomerative_equals_scikit_learn(linkage, metric):
+  """Two clumpy sets (30 and 150 points in 2-D and 16-D; unit vectors for
+  squared_l2): the NumPy nearest-neighbour chain gives scikit-learn's
+  partition at three thresholds (quantiles of the pair distances) and at
+  three cluster counts."""
+  rng = np.random.default_rng(4)
+  for count, dim in ((30, 2), (150, 16)):
+    centres = rng.standard_normal((8, dim))
+    x = centres[rng.integers(0, 8, count)] + 0.4 * rng.standard_normal(
+        (count, dim))
+    if metric == "squared_l2":
+      x /= np.linalg.norm(x, axis=1, keepdims=True)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    pairs = (1 - unit @ unit.T)[np.triu_indices(count, 1)]
+    scale = 2 if metric == "squared_l2" else 1
+    for q in (0.05, 0.2, 0.5):
+      t = scale * np.quantile(pairs, q)
+      want = sk_cluster.AgglomerativeClustering(
+          n_clusters=None, distance_threshold=t / scale, metric="cosine",
+          linkage=linkage).fit_predict(x)
+      got = clustering.agglomerative(x, t, metric=metric, linkage=linkage)
+      assert _partition(got) == _partition(want), (count, q)
+    for k in (1, 5, count // 3):
+      want = sk_cluster.AgglomerativeClustering(
+          n_clusters=k, metric="cosine", linkage=linkage).fit_predict(x)
+      got = clustering.agglomerative(x, num_clusters=k, metric=metric,
+                                     linkage=linkage)
+      assert _partition(got) == _partition(want), (count, k)
+
+
+@pytest.mark.unit
+def test_metrics_equal_scikit_learn():
+  rng = np.random.default_rng(5)
+  for items, identities, clusters in ((50, 5, 7), (400, 30, 12), (9, 1, 3),
+                                      (9, 3, 1)):
+    truth = rng.integers(0, identities, items)
+    found = rng.integers(0, clusters, items)
+    assert clustering.normalized_mutual_info(truth, found) == pytest.approx(
+        sk_metrics.normalized_mutual_info_score(truth, found), abs=1e-12)
+  assert clustering.normalized_mutual_info([4, 4], [1, 1]) == 1.0
+
+
+@pytest.mark.integration
+def test_clustering_imports_neither_scipy_nor_scikit_learn():
+  """facenet-cluster works after a plain `pip install -e .` (no extra)."""
+  code = ("import sys; from facenet_tf.evaluation import clustering; "
+          "print(sorted({m.split('.')[0] for m in sys.modules} & "
+          "{'scipy', 'sklearn'}))")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=True)
+  assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.unit

@@ -11,6 +11,7 @@ from absl import app
 from absl import flags
 
 from facenet_tf import config as config_lib
+from facenet_tf import extras
 from facenet_tf.apps import quiet
 from facenet_tf.data import reading
 from facenet_tf.data import shards
@@ -25,7 +26,7 @@ _VERBOSE = flags.DEFINE_bool(
 USER_ERRORS = (config_lib.ConfigError, strategy_lib.StrategyError,
                shards.ShardError, eval_lib.InputError, FileNotFoundError,
                FileExistsError, NotADirectoryError, reading.PhotoError,
-               gallery.GalleryError)
+               gallery.GalleryError, extras.MissingExtra)
 
 
 def fail(message):

@@ -21,9 +21,15 @@ copy instead. The training pipeline reads TFRecord shards
 import os
 
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
+from facenet_tf import extras
 from facenet_tf.alignment import model_crop_tf
+
+try:  # the `tfds` extra; nothing else in facenet_tf imports it
+  import tensorflow_datasets as tfds
+except ImportError as error:
+  raise extras.MissingExtra("facenet_tf.data.tfds_folder",
+                            "tensorflow-datasets", "tfds") from error
 
 
 def identity_tree_builder(root, workdir, split="train"):

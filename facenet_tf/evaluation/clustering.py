@@ -3,8 +3,8 @@
 The paper clusters a personal photo collection agglomeratively and reports
 no metric (FACTS §7). Two methods here:
 
-  agglomerative  scikit-learn AgglomerativeClustering (average linkage by
-                 default), cut at a distance threshold or a cluster count.
+  agglomerative  hierarchical clustering (average linkage by default), cut
+                 at a distance threshold or a cluster count (hierarchy.py).
   components     connected components of the graph with an edge between
                  every pair closer than the threshold: no cluster count
                  needed, and it runs in chunks, so N is bounded by time
@@ -12,20 +12,20 @@ no metric (FACTS §7). Two methods here:
                  one cluster when a path of close faces joins them.
 
 Both compare the threshold with the squared L2 distance (paper §2), strictly
-(d < threshold joins), as scikit-learn's distance_threshold does.
+(d < threshold joins), as scikit-learn's distance_threshold does. NumPy
+only: facenet-cluster needs no extra (tests/test_clustering.py checks both
+methods and the metrics against SciPy and scikit-learn).
 """
 import csv
 import os
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse import csgraph
-from sklearn import cluster as sk_cluster
-from sklearn import metrics
+
+from facenet_tf.evaluation import hierarchy
 
 METHODS = ("agglomerative", "components")
 METRICS = ("squared_l2", "cosine")
-LINKAGES = ("average", "complete", "single")
+LINKAGES = hierarchy.LINKAGES
 _UNIT_NORM_TOLERANCE = 1e-3
 
 
@@ -42,12 +42,10 @@ def agglomerative(embeddings, threshold=None, num_clusters=None,
     metric: "squared_l2" (unit-norm embeddings) or "cosine" (1 - cos).
     linkage: "average", "complete" or "single".
 
-  scikit-learn has no squared-L2 metric. On unit vectors the squared L2
-  distance is 2 - 2 cos = 2 x the cosine distance, and every linkage here
-  (a mean, a max or a min of pairwise distances) scales with it, so
-  squared_l2 clusters with the cosine metric at threshold / 2: the same tree
-  without an N x N matrix of our own. scikit-learn still keeps the N(N-1)/2
-  condensed distances (float64): 1.6 GB at N = 20,000.
+  On unit vectors the squared L2 distance is 2 - 2 cos = 2 x the cosine
+  distance, computed so from the normalised embeddings (float64, clipped to
+  [0, 4] as SciPy clips cosine distances to [0, 2]). The N x N matrix is
+  8 N^2 bytes: 3.2 GB at N = 20,000 (the components method needs none).
   """
   embeddings = np.asarray(embeddings, np.float64)
   if (threshold is None) == (num_clusters is None):
@@ -58,18 +56,18 @@ def agglomerative(embeddings, threshold=None, num_clusters=None,
   if num_clusters is not None and not 1 <= num_clusters <= len(embeddings):
     raise ValueError(f"num_clusters = {num_clusters} is outside [1, "
                      f"{len(embeddings)}] (the number of items).")
-  if len(embeddings) == 1:  # scikit-learn needs two samples
-    return np.zeros(1, np.int64)
+  norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+  scale = 1.0
   if metric == "squared_l2":
-    norms = np.linalg.norm(embeddings, axis=1)
-    if np.max(np.abs(norms - 1)) > _UNIT_NORM_TOLERANCE:
+    if np.max(np.abs(norms - 1), initial=0) > _UNIT_NORM_TOLERANCE:
       raise ValueError("squared_l2 agglomerative clustering needs unit-norm "
                        "embeddings; use metric='cosine'.")
-    threshold = None if threshold is None else threshold / 2
-  model = sk_cluster.AgglomerativeClustering(
-      n_clusters=num_clusters, distance_threshold=threshold, metric="cosine",
-      linkage=linkage)
-  return model.fit_predict(embeddings)
+    scale = 2.0
+  unit = embeddings / norms
+  distances = scale * np.clip(1 - unit @ unit.T, 0, 2)
+  a, b, heights = hierarchy.merges(distances, linkage)
+  return hierarchy.cut(a, b, heights, len(embeddings), threshold,
+                       num_clusters)
 
 
 def connected_components(embeddings, threshold, chunk=4096):
@@ -96,7 +94,7 @@ def connected_components(embeddings, threshold, chunk=4096):
       if kept > 2 * count:
         edges = [_spanning_forest(*_concatenate(edges), count)]
         kept = edges[0][0].size
-  return _components(*_concatenate(edges), count)
+  return hierarchy.components(*_concatenate(edges), count)
 
 
 def _concatenate(edges):
@@ -104,19 +102,11 @@ def _concatenate(edges):
           np.concatenate([cols for _, cols in edges]))
 
 
-def _components(rows, cols, count):
-  graph = sparse.coo_matrix((np.ones(rows.size, np.int8), (rows, cols)),
-                            shape=(count, count))
-  return csgraph.connected_components(graph, directed=False)[1]
-
-
 def _spanning_forest(rows, cols, count):
   """Edges (item, lowest item of its component) with the same components."""
-  labels = _components(rows, cols, count)
-  lowest = np.full(labels.max() + 1, count)
-  np.minimum.at(lowest, labels, np.arange(count))
-  items = np.flatnonzero(lowest[labels] != np.arange(count))
-  return items, lowest[labels[items]]
+  lowest = hierarchy.lowest_items(rows, cols, count)
+  items = np.flatnonzero(lowest != np.arange(count))
+  return items, lowest[items]
 
 
 def cluster(embeddings, method="agglomerative", threshold=None,
@@ -151,16 +141,44 @@ def relabel_by_size(labels):
   return new_label[inverse.reshape(-1)]
 
 
+def _contingency(true_labels, cluster_labels):
+  """The non-zero cells n_ij of the contingency table, as (counts, rows,
+  columns), and its row and column sums a_i and b_j."""
+  _, rows = np.unique(true_labels, return_inverse=True)
+  _, cols = np.unique(cluster_labels, return_inverse=True)
+  rows, cols = rows.reshape(-1), cols.reshape(-1)
+  width = int(cols.max()) + 1
+  cells, counts = np.unique(rows * width + cols, return_counts=True)
+  return ((counts, cells // width, cells % width), np.bincount(rows),
+          np.bincount(cols))
+
+
 def pair_counts(true_labels, cluster_labels):
   """(same-cluster same-identity pairs, same-cluster pairs, same-identity
   pairs) over all unordered pairs of items, from the contingency table n_ij:
   sum C(n_ij, 2), sum_j C(b_j, 2) and sum_i C(a_i, 2) (a, b: its row and
   column sums), in O(N) memory rather than O(N^2) pairs."""
-  table = metrics.cluster.contingency_matrix(true_labels, cluster_labels,
-                                             sparse=True).astype(np.int64)
-  choose2 = lambda n: int(np.sum(n * (n - 1) // 2))
-  return (choose2(table.data), choose2(np.asarray(table.sum(axis=0))),
-          choose2(np.asarray(table.sum(axis=1))))
+  (cells, _, _), row_sums, col_sums = _contingency(true_labels, cluster_labels)
+  choose2 = lambda n: int(np.sum(n.astype(np.int64) * (n - 1) // 2))
+  return choose2(cells), choose2(col_sums), choose2(row_sums)
+
+
+def normalized_mutual_info(true_labels, cluster_labels):
+  """NMI = I(U; V) / ((H(U) + H(V)) / 2), natural logarithms: scikit-learn's
+  normalized_mutual_info_score with its default arithmetic mean, and its
+  limits (1 when both labelings are one cluster, 0 when I = 0)."""
+  (cells, rows, cols), a, b = _contingency(true_labels, cluster_labels)
+  if a.size == b.size == 1:
+    return 1.0
+  n = a.sum()
+  mutual = max(float(np.sum(cells / n * (np.log(cells) + np.log(n)
+                                         - np.log(a[rows]) - np.log(b[cols])))),
+               0.0)
+  if mutual == 0:
+    return 0.0
+  entropy = lambda sums: -float(np.sum(sums / n * (np.log(sums) - np.log(n))))
+  mean = max((entropy(a) + entropy(b)) / 2, np.finfo(np.float64).eps)
+  return mutual / mean
 
 
 def evaluate(true_labels, cluster_labels):
@@ -169,7 +187,6 @@ def evaluate(true_labels, cluster_labels):
   A pair of items is predicted positive when they share a cluster, and is
   positive when they share an identity. With no predicted (or no positive)
   pair, precision (recall) is 1: no pair was wrongly joined (missed).
-  NMI is scikit-learn's normalized_mutual_info_score (arithmetic mean).
 
   Returns:
     dict: precision, recall, f1, nmi, num_items, num_clusters,
@@ -183,8 +200,7 @@ def evaluate(true_labels, cluster_labels):
   f1 = (2 * precision * recall / (precision + recall)
         if precision + recall else 0.0)
   return {"precision": precision, "recall": recall, "f1": f1,
-          "nmi": float(metrics.normalized_mutual_info_score(true_labels,
-                                                            cluster_labels)),
+          "nmi": normalized_mutual_info(true_labels, cluster_labels),
           "num_items": int(true_labels.size),
           "num_clusters": int(np.unique(cluster_labels).size),
           "num_identities": int(np.unique(true_labels).size)}

@@ -1,10 +1,9 @@
 """The ROC curves of compatibility.MODES in one PNG (arXiv v3 §7, Fig. 8).
 
 matplotlib is the `eval` extra: compatibility.py imports this module only
-when it writes a plot. Drawn like plots.py, on the Agg canvas without pyplot.
+when it writes a plot. Drawn like plots.py (matplotlib's only importer), on
+the Agg canvas without pyplot.
 """
-from matplotlib.figure import Figure
-
 from facenet_tf.evaluation import plots
 from facenet_tf.evaluation import roc
 
@@ -24,7 +23,7 @@ def plot_compatibility_roc(dists, issame, path, target_far=None,
     target_far: the FAR of the reported VAL, drawn as a vertical line.
     title: the figure title.
   """
-  figure = Figure(figsize=(6, 4.5))
+  figure = plots.Figure(figsize=(6, 4.5))
   axes = figure.add_subplot()
   smallest = 1.0
   for mode, label in _LABELS.items():

@@ -2,11 +2,20 @@
 
 Figures are drawn on matplotlib's Agg canvas directly, without pyplot, so
 plotting neither needs a display nor switches the backend of a program that
-imports this module (matplotlib is the `eval` extra of setup.py).
+imports this module. matplotlib is the `eval` extra of setup.py, and this
+module its only importer: without it, importing this module raises
+extras.MissingExtra, which the apps print as one line.
 """
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+from facenet_tf import extras
+
+try:
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
+except ImportError as error:
+  raise extras.MissingExtra("Plots (--output_dir)", "matplotlib",
+                            "eval") from error
 
 
 def _save(figure, path):
