@@ -6,10 +6,10 @@ facenet-eval, the deploy formats' calibration set, the export's
 `encoded_images` and uint8 signatures, `--aligned` input and the photo API.
 
 Tolerance, stated once: the TensorFlow paths (alignment/model_crop_tf) give
-the same pixels bit for bit, float32 where training feeds floats, uint8
-where a path rounds; the NumPy paths (alignment/model_crop: the photo API,
-`--aligned`) cut the same window (checked exactly) and are within ONE grey
-level, because OpenCV's bilinear resize of uint8 images uses 11-bit
+the same pixels bit for bit, float32 where training feeds floats (the
+sampler), uint8 where a path rounds (every other one); the NumPy paths
+(alignment/model_crop: the photo API, `--aligned`) cut the same window
+(checked exactly) and are within ONE grey level, because OpenCV's bilinear resize of uint8 images uses 11-bit
 fixed-point weights where TensorFlow's uses float32 (about 12% of the
 pixels of a noisy face differ by 1 when the window is resized; none when it
 is not). The grey conversion is exact in both forms.
@@ -201,7 +201,7 @@ def test_one_aligned_face_gives_the_same_model_input_everywhere(aligned,
   # The training-time verifier.
   verifier = inputs.PairsVerifier(config, (SIZE, SIZE))
   _, embeddings, _ = verifier(PixelProbe(SIZE))
-  paths["verifier (float32)"] = _pixels(embeddings)[
+  paths["verifier"] = _pixels(embeddings)[
       _row_of(verifier.paths, ANN_1)]
   # facenet-eval: the pairs through the exported probe.
   embedder = eval_lib.load_embedder(saved_model=aligned["probe"])
@@ -274,7 +274,8 @@ def test_paper_recipes_verify_on_the_specs_crop(arch, aligned):
   image = reading.read_photo(aligned["tree"] / ANN_1)
   np.testing.assert_array_equal(
       _pixels(embeddings, size)[_row_of(verifier.paths, ANN_1)],
-      model_crop_tf.model_view(image, size, 0.8).numpy())
+      model_crop_tf.to_uint8(model_crop_tf.model_view(image, size,
+                                                      0.8)).numpy())
   assert faces_base.base("view1_landmarks", "landmarks",
                          10).eval.crop_fraction == 0
   c.eval.crop_fraction = 0.55  # as lfw_view1 sets it for raw LFW

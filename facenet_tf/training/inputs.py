@@ -145,7 +145,9 @@ class PairsVerifier:
   """Verification on an LFW-format pairs file (View 1 or View 2), §5.1.
 
   The images are seen as facenet-eval sees them: `config.eval.crop_fraction`
-  if set, else (0) their alignment spec's (eval_lib.default_crop_fraction).
+  if set, else (0) their alignment spec's (eval_lib.default_crop_fraction),
+  rounded to the uint8 pixels the export takes, so the run's figures are
+  facenet-eval's on its export.
   """
 
   def __init__(self, config, image_size):
@@ -161,10 +163,12 @@ class PairsVerifier:
     self.eval = e
 
   def __call__(self, embedder):
-    forward = tf.function(lambda x: embedder(x, training=False))
-    emb = eval_lib.embed_files(lambda x: forward(x).numpy(), self.paths,
-                               self.image_size, self.crop_fraction,
-                               flip=self.eval.flip, progress=False)
+    forward = tf.function(lambda x: embedder(tf.cast(x, tf.float32),
+                                             training=False))
+    emb = eval_lib.embed_files(
+        lambda x: forward(eval_lib.to_uint8(x, embedder.channels)).numpy(),
+        self.paths, self.image_size, self.crop_fraction, flip=self.eval.flip,
+        progress=False)
     dist = np.sum((emb[self.first] - emb[self.second]) ** 2, axis=1)
     names = [os.path.basename(os.path.dirname(p)) for p in self.paths]
     return (verification.evaluate(dist, self.issame, self.folds,
