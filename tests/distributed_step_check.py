@@ -35,28 +35,30 @@ def patterned_images(rng, labels):
   return np.clip(patterns[labels] + noise, 0, 255).astype(np.float32)
 
 
-def one_step(strategy, images, labels, initial, make_optimizer,
+def one_step(strategy, images, labels, initial, make_optimizer, targets=None,
              **trainer_kwargs):
   """Weights after one step from `initial`, the global batch split in order
   over the replicas; the optimizer is made in the strategy's scope and
-  `trainer_kwargs` go to FaceNetTrainer."""
+  `trainer_kwargs` go to FaceNetTrainer; `targets`: teacher targets."""
   with strategy.scope():
     embedder = models.build("tiny", sync_batchnorm=True)
     trainer = trainer_lib.FaceNetTrainer(embedder, **trainer_kwargs)
     trainer.compile(optimizer=make_optimizer())
     trainer.optimizer.build(trainer.trainable_variables)
   embedder.set_weights(initial)
-  run_train_step(strategy, trainer, images, labels)
+  run_train_step(strategy, trainer, images, labels,
+                 *([] if targets is None else [targets]))
   return embedder.get_weights()
 
 
-def run_train_step(strategy, trainer, images, labels):
-  """One `trainer.train_step` on the global batch, split by replica."""
-  rows = len(images) // strategy.num_replicas_in_sync
+def run_train_step(strategy, trainer, *arrays):
+  """One `trainer.train_step` on the global batch (images, labels[, targets]),
+  split by replica."""
+  rows = len(arrays[0]) // strategy.num_replicas_in_sync
 
   def replica_slice(ctx):
     i = ctx.replica_id_in_sync_group
-    return images[i * rows:(i + 1) * rows], labels[i * rows:(i + 1) * rows]
+    return tuple(a[i * rows:(i + 1) * rows] for a in arrays)
 
   batch = strategy.experimental_distribute_values_from_function(replica_slice)
   tf.function(lambda b: strategy.run(trainer.train_step, args=(b,)))(batch)

@@ -5,6 +5,8 @@ images each (pk_sampler.py has the policies this implements).
 """
 import tensorflow as tf
 
+from facenet_tf.data import records
+
 AUTOTUNE = tf.data.AUTOTUNE
 # Shards read at once per pipeline: more mixes identities across shards
 # before the shuffle buffer, at the cost of one read buffer each.
@@ -24,7 +26,7 @@ _PICK_FEATURES = {
 
 
 def identity_groups(pattern, context, num_files, *, count, min_images,
-                    group_size, shuffle_buffer, seeds):
+                    group_size, shuffle_buffer, seeds, teacher=False):
   """Endless groups of `group_size` distinct identities, `count` images each.
 
   Groups never straddle an epoch (each is batched within one pass over the
@@ -40,10 +42,12 @@ def identity_groups(pattern, context, num_files, *, count, min_images,
     group_size: identities per group.
     shuffle_buffer: identities in the shuffle buffer.
     seeds: three ints: shard order, image draws, identity order.
+    teacher: also read each drawn image's teacher targets (records.py).
 
   Returns:
-    A dataset of dicts: images (encoded), heights, widths [group_size, count]
-    and label int32 [group_size].
+    A dataset of dicts: images (encoded), heights, widths [group_size, count],
+    label int32 [group_size] and, with `teacher`, teacher float32
+    [group_size, count, 256].
   """
   files_seed, draws_seed, shuffle_seed = seeds
   files = tf.data.Dataset.list_files(pattern, shuffle=False).shard(
@@ -56,14 +60,14 @@ def identity_groups(pattern, context, num_files, *, count, min_images,
   keys = tf.data.Dataset.random(seed=draws_seed,
                                 rerandomize_each_iteration=True)
   picked = tf.data.Dataset.zip(serialized.batch(_RECORD_BATCH), keys).map(
-      lambda batch, key: pick(batch, key, count, min_images),
+      lambda batch, key: pick(batch, key, count, min_images, teacher),
       num_parallel_calls=AUTOTUNE)
   identities = picked.unbatch().shuffle(
       shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
   return identities.batch(group_size, drop_remainder=True).repeat()
 
 
-def pick(serialized, key, count, min_images):
+def pick(serialized, key, count, min_images, teacher=False):
   """`count` encoded images of each record with >= `min_images` images.
 
   Per identity, a random permutation of its n images, cycled: without
@@ -75,12 +79,15 @@ def pick(serialized, key, count, min_images):
     key: int64 scalar, the stateless seed of this batch's draws.
     count: images per identity.
     min_images: records with fewer images are dropped.
+    teacher: also gather the drawn images' teacher rows.
 
   Returns:
     For the m kept records: images (encoded), heights, widths [m, count];
-    label int32 [m].
+    label int32 [m]; with `teacher`, teacher [m, count, 256].
   """
-  parsed = tf.io.parse_example(serialized, _PICK_FEATURES)
+  features = dict(_PICK_FEATURES, **(records.TEACHER_FEATURE if teacher
+                                     else {}))
+  parsed = tf.io.parse_example(serialized, features)
   images = parsed["images"]
   num_images = images.row_lengths()
   noise = tf.random.stateless_uniform(
@@ -94,6 +101,11 @@ def pick(serialized, key, count, min_images):
   keep = num_images >= min_images
   picked = {feature: tf.gather(parsed[feature].flat_values, chosen)
             for feature in ("images", "heights", "widths")}
+  if teacher:
+    # One row of 256 per image, in the images' flat order: the same draw.
+    rows = tf.reshape(parsed["teacher"].flat_values,
+                      [-1, records.TEACHER_VALUES])
+    picked["teacher"] = tf.gather(rows, chosen)
   picked["label"] = tf.cast(parsed["label"], tf.int32)
   return {feature: tf.boolean_mask(value, keep)
           for feature, value in picked.items()}

@@ -62,13 +62,27 @@ class FaceNetTrainer(keras.Model):
   `softmax_weight` x the cosine-margin softmax loss. `softmax_pretrain_steps`
   N > 0 turns the sum into two phases, by the optimizer's step count: steps
   < N train the softmax alone, later ones the triplet loss alone.
+  `distill_weight > 0` adds a distillation loss (`distill_loss`: 'cosine' or
+  'relational', losses/distillation.py) to the teacher targets that then
+  come with each batch, (images, labels, targets); `triplet_weight` scales
+  the triplet loss (0: distillation alone, the mining still logged).
   """
 
   def __init__(self, embedder, mining="semihard", margin=0.2,
                metric="squared_l2", mining_scope="global", grad_cache_chunk=0,
                num_classes=0, softmax_weight=0.0, softmax_scale=30.0,
-               softmax_margin=0.35, softmax_pretrain_steps=0, **kwargs):
+               softmax_margin=0.35, softmax_pretrain_steps=0,
+               triplet_weight=1.0, distill_weight=0.0, distill_loss="cosine",
+               **kwargs):
     super().__init__(**kwargs)
+    if distill_loss not in losses.DISTILL_LOSSES:
+      raise ValueError(f"Unknown distill_loss {distill_loss!r}; expected one "
+                       f"of {losses.DISTILL_LOSSES}.")
+    if min(triplet_weight, distill_weight) < 0 or not (
+        triplet_weight or distill_weight or softmax_weight):
+      raise ValueError(f"Loss weights must be >= 0 and not all 0: "
+                       f"triplet_weight={triplet_weight}, distill_weight="
+                       f"{distill_weight}, softmax_weight={softmax_weight}.")
     if grad_cache_chunk < 0:
       raise ValueError(f"grad_cache_chunk must be >= 0 (0 = off), got "
                        f"{grad_cache_chunk}.")
@@ -92,6 +106,8 @@ class FaceNetTrainer(keras.Model):
     self.num_classes, self.softmax_weight = num_classes, softmax_weight
     self.softmax_scale, self.softmax_margin = softmax_scale, softmax_margin
     self.softmax_pretrain_steps = softmax_pretrain_steps
+    self.triplet_weight, self.distill_weight = triplet_weight, distill_weight
+    self.distill_loss = distill_loss
     self.classifier = None
     if softmax_weight:
       self.classifier = losses.CosineClassifier(
@@ -125,7 +141,9 @@ class FaceNetTrainer(keras.Model):
                   softmax_scale=loss.softmax_scale,
                   softmax_margin=loss.softmax_margin,
                   softmax_pretrain_steps=loss.softmax_pretrain_steps,
-                  **kwargs)
+                  triplet_weight=loss.triplet_weight,
+                  distill_weight=loss.distill_weight,
+                  distill_loss=loss.distill_loss, **kwargs)
     trainer.compile(optimizer=optimizer)
     return trainer
 
@@ -161,25 +179,44 @@ class FaceNetTrainer(keras.Model):
             "d_an": _histogram(dist, neg, limit)}
     return terms, hist
 
-  def _loss(self, ctx, labels, embeddings):
+  def _loss(self, ctx, labels, embeddings, targets=None):
     """This replica's scaled share of the global loss, and the logs' inputs."""
     terms, hist = self.mine(labels, embeddings)
     totals = losses.TripletTerms(*tf.nest.map_structure(
         tf.stop_gradient, ctx.all_reduce("sum", list(terms))))
     # This replica's share of the global mean: the N shares sum to it.
-    loss = tf.math.divide_no_nan(terms.loss_sum, totals.loss_count)
-    softmax = tf.constant(0.0)
+    loss = self.triplet_weight * tf.math.divide_no_nan(terms.loss_sum,
+                                                       totals.loss_count)
+    softmax, distill = tf.constant(0.0), tf.constant(0.0)
     if self.classifier is not None:
       # This replica's share of the mean over the global batch.
       global_size = tf.cast(tf.size(labels) * ctx.num_replicas_in_sync,
                             tf.float32)
       softmax = self.classifier(embeddings, labels) / global_size
       loss = self._weighted(loss, softmax)
+    if self.distill_weight:
+      distill = self._distill_share(ctx, embeddings, targets)
+      loss += self.distill_weight * distill
     # Weight decay is counted once over the replicas, not N times.
     reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
            if self.embedder.losses else tf.constant(0.0))
     scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
-    return scaled, (totals, hist, reg, softmax)
+    return scaled, (totals, hist, reg, softmax, distill)
+
+  def _distill_share(self, ctx, embeddings, targets):
+    """This replica's share of the global distillation loss (its anchors'
+    sum over the all-reduced count), as the triplet loss is shared."""
+    if targets is None:
+      raise ValueError("distill_weight > 0 needs batches of (images, labels, "
+                       "teacher targets): shards with teacher targets.")
+    if self.distill_loss == "cosine":
+      terms = losses.distillation_cosine_terms(embeddings, targets)
+    else:  # relational: this replica's rows against the gathered batch
+      terms = losses.distillation_relational_terms(
+          embeddings, targets, self._gather(ctx, embeddings),
+          self._gather(ctx, targets), self._offset(ctx, tf.shape(targets)[0]))
+    count = tf.stop_gradient(ctx.all_reduce("sum", terms.count))
+    return tf.math.divide_no_nan(terms.loss_sum, count)
 
   def _weighted(self, triplet, softmax):
     """triplet + w x softmax, or one of the two by phase (pre-training)."""
@@ -191,16 +228,17 @@ class FaceNetTrainer(keras.Model):
     return ((1.0 - pretraining) * triplet
             + pretraining * self.softmax_weight * softmax)
 
-  def _loss_fn(self, ctx, images, labels):
+  def _loss_fn(self, ctx, images, labels, targets=None):
     """The step's loss: [raw, embeddings] of `images` -> (scaled, aux)."""
     del images  # a subclass may embed them with another model (harmonic)
-    return lambda outputs: self._loss(ctx, labels, outputs[1])
+    return lambda outputs: self._loss(ctx, labels, outputs[1], targets)
 
   def train_step(self, data):
-    images, labels = data
+    # (images, labels), or (images, labels, teacher targets) to distil.
+    images, labels, *targets = data
     ctx = _replica_context()
     variables = self.trainable_variables
-    loss_fn = self._loss_fn(ctx, images, labels)
+    loss_fn = self._loss_fn(ctx, images, labels, *targets)
     if self.grad_cache_chunk:
       grads, (raw, _), aux = grad_cache.cached_gradients(
           self._heads, images, self.grad_cache_chunk, loss_fn, variables)
@@ -212,11 +250,13 @@ class FaceNetTrainer(keras.Model):
     self.optimizer.apply(grads, variables)
     return self._logs(ctx, raw, *aux)
 
-  def _logs(self, ctx, raw, totals, hist, reg, softmax):
+  def _logs(self, ctx, raw, totals, hist, reg, softmax, distill):
     """Global statistics: identical on every replica."""
     _, stats = losses.summarize(totals)
     if self.classifier is not None:
       stats["softmax_loss"] = ctx.all_reduce("sum", tf.stop_gradient(softmax))
+    if self.distill_weight:
+      stats["distill_loss"] = ctx.all_reduce("sum", tf.stop_gradient(distill))
     norms = _all_gather(ctx, tf.norm(tf.cast(raw, tf.float32), axis=1))
     stats.update({
         "regularization_loss": ctx.all_reduce("sum", tf.cast(reg, tf.float32)),
@@ -238,6 +278,9 @@ class FaceNetTrainer(keras.Model):
         "num_classes": self.num_classes, "softmax_weight": self.softmax_weight,
         "softmax_scale": self.softmax_scale,
         "softmax_margin": self.softmax_margin,
+        "triplet_weight": self.triplet_weight,
+        "distill_weight": self.distill_weight,
+        "distill_loss": self.distill_loss,
         "softmax_pretrain_steps": self.softmax_pretrain_steps})
     return config
 
