@@ -137,6 +137,14 @@ def get_config(arg=None):
   # classes per batch (data.p = 144, data.k = 2 learns; p = 32 does not:
   # WORKSPACE_NOTES.md, #14 sessions 8-9).
   c.loss.softmax_pretrain_steps = 0
+  # Learning from a teacher (losses/distillation.py): > 0 adds this weight x
+  # a distillation loss to the teacher targets the shards carry
+  # (data_pipelines/teacher_targets.py): 'cosine' (regress onto the
+  # teacher's direction) or 'relational' (match its distance matrix).
+  # triplet_weight scales the paper's triplet loss (0: distillation alone).
+  c.loss.triplet_weight = 1.0
+  c.loss.distill_weight = 0.0
+  c.loss.distill_loss = "cosine"
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adagrad"           # paper §4: AdaGrad, lr 0.05
@@ -214,6 +222,14 @@ def validate(c):
          and c.loss.softmax_margin >= 0,
          "loss.softmax_weight and loss.softmax_margin must be >= 0 and "
          "loss.softmax_scale > 0.")
+  _one_of(c.loss.distill_loss, losses.DISTILL_LOSSES, "loss.distill_loss")
+  _check(c.loss.triplet_weight >= 0 and c.loss.distill_weight >= 0 and (
+      c.loss.triplet_weight or c.loss.distill_weight or c.loss.softmax_weight),
+         "loss.triplet_weight and loss.distill_weight must be >= 0, and some "
+         "loss must have a weight > 0.")
+  _check(c.loss.distill_weight == 0 or c.data.source == "tfrecords",
+         "loss.distill_weight > 0 needs data.source = 'tfrecords' (shards "
+         "that carry teacher targets).")
   _check(c.loss.softmax_weight == 0 or c.train.grad_cache_chunk == 0,
          "loss.softmax_weight > 0 does not work with train.grad_cache_chunk.")
   _check(c.loss.softmax_pretrain_steps == 0 or (
