@@ -64,7 +64,8 @@ def write_aligned_tree(root, identities=4, per_identity=5, seed=0,
       image[:, :SIZE // 2], image[:, SIZE // 2:] = colours
       tall = i == 0 and j >= per_identity - undescribable
       photo = np.concatenate([image, image[-1:]]) if tall else image
-      source, crop = f"p{i}/{j}.png", f"p{i}/{j}.png"
+      # LFW's naming (lfw_protocol.image_path), so pairs files resolve.
+      source = crop = f"p{i}/p{i}_{j + 1:04d}.png"
       for directory, pixels in ((photos, photo), (aligned, image)):
         (directory / f"p{i}").mkdir(parents=True, exist_ok=True)
         Image.fromarray(pixels).save(directory / crop)

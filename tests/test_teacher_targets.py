@@ -12,6 +12,8 @@ from PIL import Image
 from data_pipelines import build_tfrecords
 from data_pipelines import teacher_targets
 from data_pipelines import training_tree
+from facenet_tf.data import augment
+from facenet_tf.data import pk_sampler
 from facenet_tf.data import records
 from tests import teacher_fixtures
 
@@ -51,7 +53,8 @@ def test_failures_are_counted_and_a_rerun_keeps_them(tmp_path, fake_teacher):
                                                         undescribable=2)
   first = teacher_targets.compute(photos, aligned, chunk_size=6)
   assert (first["described"], first["failed"]) == (18, 2)
-  assert {f["path"] for f in first["failures"]} == {"p0/3.png", "p0/4.png"}
+  assert {f["path"] for f in first["failures"]} == {"p0/p0_0004.png",
+                                                    "p0/p0_0005.png"}
   before, _ = teacher_targets.load(aligned)
   (aligned / teacher_targets.PARTS_DIR / "part-00003.npz").unlink()
   second = teacher_targets.compute(photos, aligned, chunk_size=6)
@@ -81,8 +84,8 @@ def test_the_tree_and_the_records_carry_each_image_its_targets(
           serialized, {**records._FEATURES, **records.TEACHER_FEATURE})
       rows = parsed["teacher"].numpy().reshape(-1, records.TEACHER_VALUES)
       for source, row in zip(parsed["paths"].numpy(), rows):
-        crop = source.decode().split(".", 1)[1]  # toy.p0/1.png -> p0/1.png
-        if crop in ("p0/3.png", "p0/4.png"):
+        crop = source.decode().split(".", 1)[1]  # toy.p0/p0_0001.png
+        if crop in ("p0/p0_0004.png", "p0/p0_0005.png"):
           assert not row.any()  # no target: zeros
           continue
         want_target, want_mirror = _expected(aligned, crop)
@@ -90,3 +93,43 @@ def test_the_tree_and_the_records_carry_each_image_its_targets(
         np.testing.assert_allclose(row[128:], want_mirror, atol=1e-6)
         checked += 1
   assert checked == 18
+
+
+def test_the_sampler_pairs_each_image_with_its_own_or_its_mirror_target(
+    tmp_path, fake_teacher):
+  """Batches of P=2 x K=3 + R=1 with random flips: every image's halves are
+  the colours its target names (a flipped image: the mirror's target, whose
+  left colour is the photo's right one), and faces without a target get
+  zeros. 4 batches x 7 = 28 images: with p = 1/2 per flip, some of both."""
+  photos, aligned = teacher_fixtures.write_aligned_tree(tmp_path,
+                                                        undescribable=2)
+  teacher_targets.compute(photos, aligned)
+  training_tree.build(tmp_path / "tree", {"toy": aligned})
+  build_tfrecords.build(str(tmp_path / "tree"), str(tmp_path / "shards"),
+                        name="toy", num_shards=2)
+  options = augment.AugmentOptions(random_crop=False, flip=True)
+  dataset = pk_sampler.pk_dataset(str(tmp_path / "shards"), 2, 3, 1,
+                                  image_size=16, augment=options,
+                                  crop_fraction=1.0, teacher=True, seed=3)
+  seen = {"own": 0, "mirror": 0, "none": 0}
+  for images, labels, targets in dataset.take(4):
+    assert images.shape == (7, 16, 16, 3) and targets.shape == (7, 128)
+    assert labels.shape == (7,)
+    for image, target in zip(images.numpy(), targets.numpy()):
+      if not target.any():
+        seen["none"] += 1
+        continue
+      # The halves away from the blended middle column, in 0..1.
+      left, right = image[:, :6].mean((0, 1)), image[:, 10:].mean((0, 1))
+      np.testing.assert_allclose(target[:6], np.r_[left, right] / 255,
+                                 atol=2 / 255)
+      photo_left = target[:3]  # what the sampler claims is on the left
+      seen["own" if any(np.allclose(photo_left, _expected(
+          aligned, crop)[0][:3], atol=1e-6) for crop in _crops(aligned))
+           else "mirror"] += 1
+  assert seen["own"] and seen["mirror"], seen
+
+
+def _crops(aligned):
+  return [p.relative_to(aligned).as_posix()
+          for p in sorted(aligned.glob("p*/*.png"))]

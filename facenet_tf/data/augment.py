@@ -101,6 +101,14 @@ def training_windows(heights, widths, randoms, image_size, crop_fraction,
                                top_left)
 
 
+def flipped(randoms, options):
+  """bool scalar: whether `train_image` mirrors this image (a teacher target
+  then comes from the mirror image, pk_sampler.py)."""
+  if options is None or not options.flip:
+    return tf.constant(False)
+  return randoms[_FLIP] < 0.5
+
+
 def train_image(encoded, window, randoms, image_size, options):
   """Decode, cut `window`, resize, then augment with `options`.
 
@@ -119,8 +127,8 @@ def train_image(encoded, window, randoms, image_size, options):
   if options is None:
     return image
   if options.flip:
-    image = tf.cond(randoms[_FLIP] < 0.5, lambda: tf.reverse(image, [1]),
-                    lambda: image)
+    image = tf.cond(flipped(randoms, options),
+                    lambda: tf.reverse(image, [1]), lambda: image)
   if options.jpeg_quality is not None:
     low, high = options.jpeg_quality
     quality = tf.minimum(low + tf.cast(randoms[_JPEG] * (high - low + 1),

@@ -47,6 +47,7 @@ import tensorflow as tf
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import augment as augment_lib
 from facenet_tf.data import identity_groups
+from facenet_tf.data import records
 from facenet_tf.data import shards
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -57,8 +58,12 @@ def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
                shuffle_buffer=256, min_images_policy="exclude",
                min_images=None, augment=augment_lib.AugmentOptions(),
                crop_fraction=spec_lib.MODEL_CROP_FRACTION, name=None,
-               input_context=None):
+               input_context=None, teacher=False):
   """An endless tf.data.Dataset of (images, labels) P x K + R batches.
+
+  With `teacher`, of (images, labels, targets): targets float32 [B, 128],
+  each image's teacher descriptor (records.py), the mirror image's when
+  augmentation flipped it, zeros where the teacher has none.
 
   Args:
     data_dir: directory of `<name>.tfrecord-NNNNN-of-NNNNN` identity shards.
@@ -77,6 +82,7 @@ def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
       that the model sees: the shards' alignment spec's
       `model_crop_fraction` (alignment/model_crop.py).
     name: the shards' name prefix, when `data_dir` holds several sets.
+    teacher: also yield teacher targets (shards that carry them).
     input_context: tf.distribute.InputContext; None = one pipeline, one
       replica. With N replicas the dataset yields per-replica batches of
       P/N identities x K + R/N, N consecutive elements per global batch.
@@ -104,7 +110,8 @@ def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
   group_p, group_r = p // pipelines, r // pipelines
   where = f"Input pipeline {context.input_pipeline_id} of {pipelines}"
   read = functools.partial(identity_groups.identity_groups, pattern, context,
-                           len(own), shuffle_buffer=shuffle_buffer)
+                           len(own), shuffle_buffer=shuffle_buffer,
+                           teacher=teacher)
   groups = identity_groups.fail_when_exhausted(
       read(count=k, min_images=min_images, group_size=group_p,
            seeds=stream_seeds[:3]),
@@ -133,7 +140,13 @@ def pk_dataset(data_dir, p, k, r=0, *, image_size=160, seed=0,
   def image_and_label(row):
     image = augment_lib.train_image(row["images"], row["window"],
                                     row["randoms"], image_size, augment)
-    return image, row["label"]
+    if not teacher:
+      return image, row["label"]
+    # A flipped face is paired with its mirror's descriptor, not its own.
+    flipped = augment_lib.flipped(row["randoms"], augment)
+    half = records.TEACHER_VALUES // 2
+    target = tf.where(flipped, row["teacher"][half:], row["teacher"][:half])
+    return image, row["label"], target
 
   batches = tf.data.Dataset.zip(streams).enumerate().map(
       lambda step, elements: _assemble(step, *elements, k=k, r=group_r,
@@ -190,8 +203,9 @@ def _assemble(step, groups, negatives=None, *, k, r, replicas, augment_seed):
   splitting among replicas changes no image.
   """
   labels = groups["label"]
-  rows = {key: tf.reshape(groups[key], [-1])
-          for key in ("images", "heights", "widths")}
+  flat = lambda value: tf.reshape(value, [-1, *value.shape[2:]])
+  rows = {key: flat(value) for key, value in groups.items()
+          if key != "label"}
   rows["label"] = tf.repeat(labels, k)
   if r:
     # Candidates are distinct and at most P of them are in `labels`.
@@ -199,7 +213,7 @@ def _assemble(step, groups, negatives=None, *, k, r, replicas, augment_seed):
         negatives["label"][:, tf.newaxis] != labels[tf.newaxis, :], axis=1)
     chosen = tf.where(outside)[:r, 0]
     rows = {key: tf.concat([value, tf.ensure_shape(tf.gather(
-        tf.reshape(negatives[key], [-1]), chosen), [r])], axis=0)
+        flat(negatives[key]), chosen), [r, *value.shape[1:]])], axis=0)
             for key, value in rows.items()}
   size = rows["label"].shape[0]
   rows["randoms"] = tf.random.stateless_uniform(

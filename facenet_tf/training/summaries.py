@@ -17,7 +17,8 @@ SCALARS = ("loss", "active_fraction", "mean_d_ap", "mean_d_an",
            "positive_pairs", "anchors_without_positive",
            "anchors_without_negative", "regularization_loss",
            "embedding_norm_mean", "embedding_norm_min", "embedding_norm_max")
-OPTIONAL_SCALARS = ("softmax_loss",)  # with loss.softmax_weight > 0
+# With loss.softmax_weight > 0, loss.distill_weight > 0.
+OPTIONAL_SCALARS = ("softmax_loss", "distill_loss")
 
 
 class TrainSummaries:
