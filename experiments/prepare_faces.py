@@ -1,13 +1,17 @@
 """Prepares every real-face data set of the faces_* experiments, resumably.
 
     python experiments/prepare_faces.py [--root /tmp/facenet_faces] \
-        [--geometries landmarks,box] [--num_workers 2]
+        [--geometries landmarks,box] [--num_workers 2] [--teacher SOURCES]
 
 1. `data_pipelines.align` on ../shared/data/celeba_train/images and on all
    of LFW (../shared/data/lfw/images), once per geometry. MTCNN runs for the
    first geometry only; the others reuse its logged detections (warps
    only). LFW is aligned with `--no_face center_crop` so that every
    evaluation pair is scored; training trees leave those fallback crops out.
+   With `--teacher celeba,lfw` (needs the `teacher` extra), then
+   `data_pipelines.teacher_targets` on those aligned sets of the first
+   geometry: dlib's descriptor of every detected face and of its mirror
+   (faces_teacher.py distils them). Trees built afterwards carry them.
 2. `data_pipelines.training_tree`: view1_<g> (LFW peopleDevTrain + CelebA),
    celeba_<g> (CelebA only) and, for the first geometry, the Table 6
    fractions celeba_<g>_f25 / _f50 of the CelebA identities.
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -28,6 +33,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from data_pipelines import align  # noqa: E402
 from data_pipelines import build_tfrecords  # noqa: E402
+from data_pipelines import teacher_targets  # noqa: E402
 from data_pipelines import training_tree  # noqa: E402
 from data_pipelines.align_worker import AlignOptions  # noqa: E402
 from experiments import faces_base  # noqa: E402
@@ -55,6 +61,29 @@ def align_all(geometries, num_workers):
             flush=True)
 
 
+def describe_all(geometry, sources, num_workers):
+  """Teacher targets of the named sources' aligned trees (resumable)."""
+  for source in sources:
+    summary = teacher_targets.compute(SOURCES[source],
+                                      faces_base.aligned(source, geometry),
+                                      num_workers)
+    print(f"teacher {source} {geometry}: {summary['described']} described, "
+          f"{summary['failed']} failed, {summary['seconds']} s", flush=True)
+
+
+def _lacks_targets(tree, sources, teacher_sources):
+  """Whether an existing tree has no targets though a source now has."""
+  path = os.path.join(tree, training_tree.SUMMARY_NAME)
+  if not os.path.exists(path):
+    return False
+  with open(path, encoding="utf-8") as f:
+    built = json.load(f)
+  described = [s for s in sources if s in teacher_sources
+               and os.path.exists(os.path.join(
+                   sources[s], teacher_targets.SUMMARY_NAME))]
+  return bool(described) and not built.get("teacher_targets")
+
+
 def trees(geometries):
   """{tree name: training_tree.build keyword arguments}."""
   out = {}
@@ -76,13 +105,26 @@ def main(argv=None):
   parser.add_argument("--root", default=faces_base.ROOT)
   parser.add_argument("--geometries", default="landmarks,box")
   parser.add_argument("--num_workers", type=int, default=align.usable_cpus())
+  parser.add_argument("--teacher", default="",
+                      help="comma-separated sources (celeba, lfw) to give "
+                           "teacher targets; '' = none")
   args = parser.parse_args(argv)
   if args.root != faces_base.ROOT:
     os.environ["FACENET_FACES_ROOT"] = faces_base.ROOT = args.root
   geometries = args.geometries.split(",")
+  teacher_sources = [s for s in args.teacher.split(",") if s]
+  unknown = set(teacher_sources) - set(SOURCES)
+  if unknown:
+    parser.error(f"--teacher: unknown sources {sorted(unknown)}; known: "
+                 f"{', '.join(SOURCES)}")
   align_all(geometries, args.num_workers)
+  describe_all(geometries[0], teacher_sources, args.num_workers)
   for name, kwargs in trees(geometries).items():
     tree = os.path.join(faces_base.ROOT, "trees", name)
+    if _lacks_targets(tree, kwargs["sources"], teacher_sources):
+      # Built before its sources had teacher targets: build it again.
+      shutil.rmtree(tree)
+      shutil.rmtree(faces_base.shards(name), ignore_errors=True)
     if not os.path.exists(os.path.join(tree, training_tree.SUMMARY_NAME)):
       summary = training_tree.build(tree, **kwargs)
       print(f"tree {name}: {json.dumps(summary['per_source'])}", flush=True)

@@ -1,0 +1,43 @@
+"""Learning from a public-domain teacher: LFW View 2 with CelebA faces only.
+
+    pip install -e ".[teacher]"     # dlib + its model files: data prep only
+    python experiments/prepare_faces.py --geometries landmarks --teacher celeba
+    facenet-train --config=experiments/faces_teacher.py --workdir /tmp/faces_teacher
+    facenet-eval --workdir /tmp/faces_teacher \\
+        --pairs ../shared/data/lfw/pairs.txt \\
+        --images_dir /tmp/facenet_faces/aligned/lfw_landmarks --flip
+
+The teacher is dlib's face-recognition ResNet (public domain; trained
+without LFW's people): data_pipelines.teacher_targets stored its descriptor
+of every aligned CelebA face and of its mirror image with the crop, and the
+shards carry them. The student (resnet_small_flat, 64 px) learns from labels
+and teacher at once: the paper's semi-hard triplet loss (§3.1-3.2, global
+mining) plus the cosine distillation loss to the teacher's descriptor of the
+same face (losses/distillation.py), on faces_view2.py's P x K + R batches,
+augmentation and schedule. Training never needs dlib; serving never sees it.
+No LFW person is trained on: all 6,000 pairs of pairs.txt are a test.
+
+Argument: the loss, `both` (default), `distill` (teacher only) or
+`triplet` (labels only: faces_view2's recipe on the flat head), optionally
+`,smoke` (seconds; shards from a fixture in tests/test_teacher_recipe.py).
+Measured: WORKSPACE_NOTES.md, "#30".
+"""
+from experiments import faces_base
+
+STEPS = 2400
+# loss -> (triplet_weight, distill_weight)
+LOSS_WEIGHTS = {"both": (1.0, 1.0), "distill": (0.0, 1.0),
+                "triplet": (1.0, 0.0)}
+SHARDS = "celeba_landmarks"
+
+
+def get_config(arg=None):
+  loss, smoke = faces_base.config_lib.parse_arg(
+      arg, tuple(LOSS_WEIGHTS), "both", "LOSS")
+  c = faces_base.base(SHARDS, "landmarks", STEPS, smoke)
+  c.model.name = "resnet_small_flat"
+  c.loss.triplet_weight, c.loss.distill_weight = LOSS_WEIGHTS[loss]
+  c.loss.distill_loss = "cosine"
+  c.eval.calibration_pairs = faces_base.lfw_file("pairsDevTrain.txt")
+  c.eval.calibration_images_dir = c.eval.images_dir
+  return faces_base.config_lib.validate(c)
