@@ -57,11 +57,20 @@ setuptools.setup(
         # (facenet_tf/deploy/): TF's own LiteRT converter, the ai-edge-litert
         # interpreter (tf.lite.Interpreter is deprecated), tf2onnx, ONNX Runtime.
         "deploy": DEPLOY,
+        # The teacher of experiments/faces_teacher.py, for data preparation
+        # only (data_pipelines/teacher_targets.py): dlib's public-domain
+        # face-recognition ResNet and shape predictor; the model files ship in
+        # face-recognition-models (nothing downloads). Never needed to train
+        # or serve; the tests use stored targets.
+        "teacher": ["dlib-bin>=20,<21", "face-recognition-models>=0.3,<0.4"],
         # pytest-xdist: pytest.ini runs the suite on every core (up to 4).
         # SciPy and scikit-learn are the tests' reference implementations
         # (clustering, ROC); the library itself does not import them.
+        # import-linter: lint-imports keeps .importlinter's layers
+        # (tests/test_import_layers.py).
         "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "apache-beam>=2.77,<3",
-                 "faiss-cpu>=1.9,<2", "scikit-learn>=1.4,<2", "scipy>=1.11,<2"]
+                 "faiss-cpu>=1.9,<2", "scikit-learn>=1.4,<2", "scipy>=1.11,<2",
+                 "import-linter>=2.1,<3"]
                 + EVAL + TFDS + DEPLOY,
     },
 )
