@@ -19,7 +19,7 @@ import sys
 
 from PIL import Image
 
-from data_pipelines import lfw_protocol
+from facenet_tf.evaluation import lfw_protocol
 
 
 def write_subset(people_file, output_dir, images_dir=None, folds=None,

@@ -35,9 +35,9 @@ import sys
 
 import numpy as np
 
-from data_pipelines import lfw_protocol
 from data_pipelines import teacher_targets
 from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.evaluation import lfw_protocol
 
 SUMMARY_NAME = "training_tree.json"
 

@@ -30,8 +30,8 @@ import os
 import sys
 
 from facenet_tf import config as config_lib
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.evaluation import eval_lib
-from facenet_tf.training import workdir as workdir_lib
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:  # config_flags loads this file by path

@@ -4,7 +4,7 @@ The standard procedure (LFW README): the people of people.txt's folds other
 than N train the model; the pairs of pairs.txt's fold N are the test, with
 the threshold chosen on the pairs of the other 9 folds. View 2's folds are
 numbered 1..10 here (people.txt and pairs.txt list them in the same order;
-data_pipelines.lfw_protocol counts them from 0). Data for fold 10, once:
+facenet_tf.evaluation.lfw_protocol counts them from 0). Data for fold 10, once:
 
     python -m data_pipelines.lfw_subset --people ../shared/data/lfw/people.txt \\
         --folds 0,1,2,3,4,5,6,7,8 --output_dir /tmp/facenet_lfw/view2_train_f10_tree

@@ -30,7 +30,7 @@ from facenet_tf.photos import photo_tree
 from tests.conftest import shared_path
 
 pytest.importorskip("apache_beam", reason="apache-beam is the beam extra")
-from facenet_tf.evaluation import beam_embed  # noqa: E402
+from data_pipelines import beam_embed  # noqa: E402
 
 pytestmark = pytest.mark.integration
 PEOPLE = ("Al_Gore", "Andre_Agassi", "Serena_Williams")

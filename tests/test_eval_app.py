@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from data_pipelines import lfw_protocol
 from facenet_tf import config as config_lib
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import lfw_protocol
 from facenet_tf.training import train_lib
 from tests.conftest import shared_path
 

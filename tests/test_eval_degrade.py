@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data_pipelines import lfw_protocol
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import lfw_protocol
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAMES = ("Ann_A", "Bob_B", "Cy_C", "Di_D")

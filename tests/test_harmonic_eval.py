@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 from facenet_tf import config as config_lib
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import verification
-from facenet_tf.training import workdir as workdir_lib
 from tests.conftest import shared_path
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

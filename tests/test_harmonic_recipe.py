@@ -19,10 +19,10 @@ import tensorflow as tf
 from experiments import harmonic_lfw
 from facenet_tf import config as config_lib
 from facenet_tf import export_metadata
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.training import harmonic_lib
 from facenet_tf.training import train_lib
-from facenet_tf.training import workdir as workdir_lib
 from tests import record_fixtures
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

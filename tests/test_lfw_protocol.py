@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from data_pipelines import lfw_protocol
+from facenet_tf.evaluation import lfw_protocol
 from tests.conftest import shared_path
 
 

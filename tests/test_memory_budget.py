@@ -3,8 +3,8 @@ import keras
 import pytest
 
 from facenet_tf import config as config_lib
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.training import memory_budget
-from facenet_tf.training import workdir as workdir_lib
 
 MiB = 2**20
 

@@ -3,7 +3,7 @@
 facenet_tf/pretrained/<name>.json records what the model measured on LFW
 pairsDevTest (1,000 pairs, 1,549 photos) when it was committed, through the
 photo API (detect, align with its spec, embed each photo's main face;
-evaluation/photo_pairs.py), and the thresholds its export carries. The
+photos/photo_pairs.py), and the thresholds its export carries. The
 model in git must give the same numbers today, or the model, the exporter,
 the alignment or the evaluation changed. Tolerance 0.003: rounding
 differences between CPUs may move a pair or two across the threshold (1
@@ -19,7 +19,7 @@ from tests.conftest import shared_path
 @pytest.mark.integration
 def test_reference_model_reproduces_its_devtest_figures():
   from facenet_tf import photos
-  from facenet_tf.evaluation import photo_pairs
+  from facenet_tf.photos import photo_pairs
   pairs = shared_path("data", "lfw", "pairsDevTest.txt")
   recorded = pretrained.reference_figures()["pairsDevTest_photos"]
   recognizer = photos.FaceRecognizer()

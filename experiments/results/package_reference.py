@@ -5,7 +5,7 @@
 Copies <workdir>/saved_model to facenet_tf/pretrained/<REFERENCE_NAME>/
 (replacing the previous one), then measures it through the photo API on
 LFW pairsDevTest (detect, align with its spec, embed each photo's main
-face; evaluation/photo_pairs.py) and writes facenet_tf/pretrained/
+face; photos/photo_pairs.py) and writes facenet_tf/pretrained/
 <REFERENCE_NAME>.json: those figures, the workdir's results.json figures,
 the export's thresholds and the command. tests/test_reference_model.py
 re-measures them.
@@ -41,7 +41,7 @@ def main(argv=None):
   shutil.copytree(source, target)
   # Imported after the copy: the recognizer loads the packaged model.
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
-  from facenet_tf.evaluation import photo_pairs  # pylint: disable=import-outside-toplevel
+  from facenet_tf.photos import photo_pairs  # pylint: disable=import-outside-toplevel
   result = photo_pairs.evaluate_photo_pairs(photos.FaceRecognizer(),
                                             str(LFW / "pairsDevTest.txt"))
   with open(os.path.join(args.workdir, "results.json")) as f:

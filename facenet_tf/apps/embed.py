@@ -16,7 +16,7 @@ OUT/skipped.csv (photos that could not be read, also on stderr),
 OUT/no_face.csv (photos without a face) and OUT/model.json (the model's
 metadata). --tfrecords embeds the aligned crops of build_tfrecords shards
 (as --aligned). --runner beam runs on Apache Beam
-(facenet_tf/evaluation/beam_embed.py; pipeline options after --) and
+(data_pipelines/beam_embed.py; pipeline options after --) and
 writes OUT/shards.json and OUT/embeddings-SSSSS-of-NNNNN.npz instead,
 which facenet-recognize and facenet-cluster read as they read the one-file
 layout. Prints one JSON line: output_dir, photos, faces, identities,
@@ -26,12 +26,12 @@ import json
 
 from absl import flags
 
+from data_pipelines import runners
 from facenet_tf import export_loaders
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import embedding_records
-from data_pipelines import runners
 
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
@@ -53,7 +53,7 @@ _NUM_SHARDS = flags.DEFINE_integer("num_shards", 16, "Output shards of "
 
 
 def _embed_beam(pipeline_args, aligned):
-  from facenet_tf.evaluation import beam_embed  # pylint: disable=import-outside-toplevel
+  from data_pipelines import beam_embed  # pylint: disable=import-outside-toplevel
   flag_values = flags.FLAGS
   beam_embed.run(_saved_model_path(), _OUTPUT_DIR.value, pipeline_args,
                  _IMAGES_DIR.value, _TFRECORDS.value, aligned,

@@ -25,6 +25,7 @@ import tempfile
 from absl import flags
 
 from facenet_tf import export_metadata
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.apps import common
 from facenet_tf.deploy import convert
@@ -32,7 +33,6 @@ from facenet_tf.deploy import faces as faces_lib
 from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.training import hooks
-from facenet_tf.training import workdir as workdir_lib
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A facenet-train workdir.",
                                required=True)

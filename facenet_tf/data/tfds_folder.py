@@ -14,8 +14,8 @@ downloads and prepares itself:
   import tensorflow_datasets as tfds
   ds = tfds.load("lfw", split="train", as_supervised=True)  # (name, image)
 
-It has no pair lists: evaluate with data_pipelines.lfw_protocol on a local
-copy instead. The training pipeline reads TFRecord shards
+It has no pair lists: evaluate with facenet_tf.evaluation.lfw_protocol on a
+local copy instead. The training pipeline reads TFRecord shards
 (data_pipelines.build_tfrecords), not TFDS.
 """
 import os

@@ -26,15 +26,15 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from data_pipelines import lfw_protocol
 from facenet_tf import export_loaders
 from facenet_tf import export_metadata
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import model_crop
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import eval_input
+from facenet_tf.evaluation import lfw_protocol
 from facenet_tf.evaluation import roc
 from facenet_tf.evaluation import verification
-from facenet_tf.training import workdir as workdir_lib
 
 NUM_FOLDS = 10
 # LFW images are 250 x 250, the face detector's box enlarged 2.2 times (LFW

@@ -18,10 +18,10 @@ import json
 from absl import logging
 import numpy as np
 
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.evaluation import compatibility
 from facenet_tf.training import inputs
 from facenet_tf.training import summaries
-from facenet_tf.training import workdir as workdir_lib
 
 _SCALARS = ("accuracy", "val", "auc")
 

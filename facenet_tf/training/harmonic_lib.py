@@ -30,6 +30,7 @@ import ml_collections
 import tensorflow as tf
 
 from facenet_tf import config as config_lib
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.training import harmonic_eval
 from facenet_tf.training import harmonic_trainer
 from facenet_tf.training import hooks
@@ -38,7 +39,6 @@ from facenet_tf.training import loop
 from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
 from facenet_tf.training import train_lib
-from facenet_tf.training import workdir as workdir_lib
 
 
 def default_section():

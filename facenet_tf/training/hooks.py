@@ -19,11 +19,11 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_tf import export
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.evaluation import calibration
 from facenet_tf.training import loop
 from facenet_tf.training import optimizers
-from facenet_tf.training import workdir as workdir_lib
 
 
 class SummaryHook(loop.Hook):

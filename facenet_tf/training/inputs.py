@@ -21,7 +21,6 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from data_pipelines import lfw_protocol
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import augment as augment_lib
 from facenet_tf.data import pk_sampler
@@ -29,6 +28,7 @@ from facenet_tf.data import shards
 from facenet_tf.data import synthetic_faces
 from facenet_tf.data import synthetic_input
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import lfw_protocol
 from facenet_tf.evaluation import verification
 
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from facenet_tf import atomic_files
 from facenet_tf import config as config_lib
+from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.training import hooks as hooks_lib
 from facenet_tf.training import inputs
@@ -23,7 +24,6 @@ from facenet_tf.training import memory_budget
 from facenet_tf.training import optimizers
 from facenet_tf.training import summaries
 from facenet_tf.training import trainer as trainer_lib
-from facenet_tf.training import workdir as workdir_lib
 
 
 def start_run(config, workdir, strategy=None):
