@@ -6,12 +6,17 @@ line with exit code 2 (apps/common.py). Each case hides the dependency (a
 None entry in sys.modules makes its import fail) and imports afresh.
 """
 import importlib
+import pathlib
+import subprocess
 import sys
 
 import pytest
 
 from facenet_tf import extras
+from facenet_tf import pretrained
 from facenet_tf.apps import common
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.unit
@@ -32,3 +37,20 @@ def test_a_missing_extra_names_its_install_command(module, dependency, extra,
   assert "\n" not in message, message
   assert message.endswith(f'which is not installed: pip install -e ".[{extra}]"')
   assert extras.MissingExtra in common.USER_ERRORS  # exit 2, one line
+
+
+@pytest.mark.integration
+def test_facenet_eval_names_the_extra_of_its_plots_before_any_work(tmp_path):
+  pairs = tmp_path / "pairs.txt"
+  pairs.write_text("1\nA\t1\t2\nA\t1\tB\t1\n")  # never read
+  code = ("import sys; sys.modules['matplotlib'] = None; "
+          "from facenet_tf.apps import eval as app; app.run()")
+  out = subprocess.run(
+      [sys.executable, "-c", code, "--saved_model",
+       str(pretrained.reference_model_path()), "--pairs", str(pairs),
+       "--output_dir", str(tmp_path / "out")],
+      cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert out.stderr.strip().splitlines()[-1].endswith(
+      'matplotlib, which is not installed: pip install -e ".[eval]"')
+  assert "Traceback" not in out.stderr and not (tmp_path / "out").exists()

@@ -6,7 +6,8 @@ chunk its memory budget gives, AdaGrad with the piecewise schedule,
 verification and export) for 2 steps of 20 images at the recipe's own
 image size, on 8 LFW people. Their cost is mostly the cached step (its two
 chunks unroll two model copies each, grad_cache.py): 62-112 s each for
-nn4, nn2 and inception_resnet_v1 (WORKSPACE_NOTES.md, #18).
+nn4, nn2 and inception_resnet_v1 (WORKSPACE_NOTES.md, #18), so they are
+`large` (pytest.ini): `pytest -m large` runs them.
 """
 import importlib
 import json
@@ -19,6 +20,7 @@ from experiments import paper_base
 from facenet_tf import config as config_lib
 from facenet_tf.training import train_lib
 from tests import record_fixtures
+from tests.conftest import facenet_eval
 from tests.conftest import shared_path
 
 RECIPES = {"nn2": 224, "nn4": 96, "nns2": 160, "inception_resnet_v1": 160}
@@ -58,6 +60,7 @@ def test_accelerator_targets_are_the_paper_batch(arch):
     _recipe(arch, "gpu")
 
 
+@pytest.mark.large
 @pytest.mark.integration
 @pytest.mark.parametrize("arch", sorted(RECIPES))
 def test_smoke_recipe_trains_through_the_budget_chunk(arch, lfw8, tmp_path):
@@ -71,5 +74,8 @@ def test_smoke_recipe_trains_through_the_budget_chunk(arch, lfw8, tmp_path):
   chunk = saved["train"]["grad_cache_chunk"]
   assert 0 < chunk < 20 and 20 % chunk == 0, chunk  # the cache is on
   assert saved["model"]["image_size"] == RECIPES[arch]
-  assert 0.0 <= result["verification_accuracy"] <= 1.0
+  # Two steps teach nothing; the training-time verification must still be
+  # the export's, as facenet-eval scores it.
+  scored = facenet_eval(tmp_path / "run", pairs, tree)
+  assert scored["accuracy"] == pytest.approx(result["verification_accuracy"])
   assert pathlib.Path(result["saved_model"], "saved_model.pb").exists()

@@ -7,7 +7,7 @@ photos/photo_pairs.py), and the thresholds its export carries. The
 model in git must give the same numbers today, or the model, the exporter,
 the alignment or the evaluation changed. Tolerance 0.003: rounding
 differences between CPUs may move a pair or two across the threshold (1
-pair = 0.001).
+pair = 0.001). `large` (pytest.ini): MTCNN and the model on 1,549 photos.
 """
 import pytest
 
@@ -16,6 +16,7 @@ from facenet_tf import pretrained
 from tests.conftest import shared_path
 
 
+@pytest.mark.large
 @pytest.mark.integration
 def test_reference_model_reproduces_its_devtest_figures():
   from facenet_tf import photos

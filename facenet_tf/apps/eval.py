@@ -165,6 +165,8 @@ def _compatibility(embedder):
 def main(argv):
   del argv
   with_v1 = bool(_V1_SAVED_MODEL.value or _V1_WORKDIR.value)
+  if _OUTPUT_DIR.value:  # its plots need the `eval` extra: say so up front
+    from facenet_tf.evaluation import plots  # pylint: disable=g-import-not-at-top,unused-import
   try:
     embedder = eval_lib.load_embedder(_SAVED_MODEL.value, _WORKDIR.value)
     result = (_compatibility if with_v1 else _verification)(embedder)
