@@ -59,12 +59,30 @@ def config_value(holder):
   return config
 
 
+def _describe_app(main):
+  """Makes a console script's `--help` show its app's docstring and flags.
+
+  absl prints `__main__`'s docstring and the key flags of sys.argv[0]: the
+  app under `python -m facenet_tf.apps.X`, but pip's wrapper script (no
+  docstring, no flags) under `facenet-X`.
+  """
+  app_module = sys.modules[main.__module__]
+  if sys.modules["__main__"] is app_module:
+    return
+  sys.modules["__main__"].__doc__ = app_module.__doc__
+  for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
+    if module.startswith("facenet_tf.apps."):
+      for flag in module_flags:
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
 def run(main, positional=False):
   """Runs an absl `main(argv)` with the project's error handling.
 
   With `positional=True`, main gets the arguments left after the flags
   (e.g. facenet-compare's image paths); otherwise any is an error.
   """
+  _describe_app(main)
   def guarded(argv):
     if positional:
       argv = argv[1:]
