@@ -193,16 +193,18 @@ def main(argv=None):
                       help="the photos the aligner read")
   parser.add_argument("--aligned_dir", required=True,
                       help="data_pipelines.align's output for them")
+  # One process: the teacher's network runs in TensorFlow on every core
+  # (data_pipelines/dlib_resnet.py); dlib's own forward pass is 7x slower.
   parser.add_argument("--num_workers", type=int, default=None,
-                      help="local processes (default: usable CPUs)")
+                      help="local processes (default 1: TensorFlow already "
+                           "uses every core)")
   parser.add_argument("--chunk_size", type=int, default=256,
                       help="faces per stored part")
   parser.add_argument("--runner", default="local", choices=runners.RUNNERS)
   args = parser.parse_args(argv)
   workers = args.num_workers
   if args.runner == "local" and workers is None:
-    from data_pipelines import align  # pylint: disable=import-outside-toplevel
-    workers = align.usable_cpus()
+    workers = 1
   try:
     summary = compute(args.input_dir, args.aligned_dir, workers,
                       args.chunk_size, args.runner, pipeline_args)

@@ -17,27 +17,31 @@ same face (losses/distillation.py), on faces_view2.py's P x K + R batches,
 augmentation and schedule. Training never needs dlib; serving never sees it.
 No LFW person is trained on: all 6,000 pairs of pairs.txt are a test.
 
-Argument: the loss, `both` (default), `distill` (teacher only) or
-`triplet` (labels only: faces_view2's recipe on the flat head), optionally
-`,smoke` (seconds; shards from a fixture in tests/test_teacher_recipe.py).
+Argument: the loss, `both` (default), `distill` (teacher only), `triplet`
+(labels only: faces_view2's recipe on the flat head) or `compatible` (§7:
+the triplet loss plus the harmonic loss with dlib as the frozen v1, so the
+student's embeddings can be compared with face_recognition's encodings,
+normalised), optionally `,smoke` (seconds; shards from a fixture in
+tests/test_teacher_recipe.py).
 Measured: WORKSPACE_NOTES.md, "#30".
 """
 from experiments import faces_base
 
 STEPS = 2400
-# loss -> (triplet_weight, distill_weight)
-LOSS_WEIGHTS = {"both": (1.0, 1.0), "distill": (0.0, 1.0),
-                "triplet": (1.0, 0.0)}
+# loss -> (triplet_weight, distill_weight, distill_loss)
+LOSSES = {"both": (1.0, 1.0, "cosine"), "distill": (0.0, 1.0, "cosine"),
+          "triplet": (1.0, 0.0, "cosine"),
+          "compatible": (1.0, 1.0, "harmonic")}
 SHARDS = "celeba_landmarks"
 
 
 def get_config(arg=None):
   loss, smoke = faces_base.config_lib.parse_arg(
-      arg, tuple(LOSS_WEIGHTS), "both", "LOSS")
+      arg, tuple(LOSSES), "both", "LOSS")
   c = faces_base.base(SHARDS, "landmarks", STEPS, smoke)
   c.model.name = "resnet_small_flat"
-  c.loss.triplet_weight, c.loss.distill_weight = LOSS_WEIGHTS[loss]
-  c.loss.distill_loss = "cosine"
+  (c.loss.triplet_weight, c.loss.distill_weight,
+   c.loss.distill_loss) = LOSSES[loss]
   c.eval.calibration_pairs = faces_base.lfw_file("pairsDevTrain.txt")
   c.eval.calibration_images_dir = c.eval.images_dir
   return faces_base.config_lib.validate(c)

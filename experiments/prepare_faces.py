@@ -61,12 +61,12 @@ def align_all(geometries, num_workers):
             flush=True)
 
 
-def describe_all(geometry, sources, num_workers):
-  """Teacher targets of the named sources' aligned trees (resumable)."""
+def describe_all(geometry, sources):
+  """Teacher targets of the named sources' aligned trees (resumable; one
+  process: the teacher's TensorFlow network uses every core)."""
   for source in sources:
     summary = teacher_targets.compute(SOURCES[source],
-                                      faces_base.aligned(source, geometry),
-                                      num_workers)
+                                      faces_base.aligned(source, geometry))
     print(f"teacher {source} {geometry}: {summary['described']} described, "
           f"{summary['failed']} failed, {summary['seconds']} s", flush=True)
 
@@ -118,7 +118,7 @@ def main(argv=None):
     parser.error(f"--teacher: unknown sources {sorted(unknown)}; known: "
                  f"{', '.join(SOURCES)}")
   align_all(geometries, args.num_workers)
-  describe_all(geometries[0], teacher_sources, args.num_workers)
+  describe_all(geometries[0], teacher_sources)
   for name, kwargs in trees(geometries).items():
     tree = os.path.join(faces_base.ROOT, "trees", name)
     if _lacks_targets(tree, kwargs["sources"], teacher_sources):

@@ -80,12 +80,14 @@ def _scalars(logdir, tag):
   return values
 
 
-@pytest.mark.parametrize("arg,weights", [("distill,smoke", (0, 1)),
-                                         ("triplet,smoke", (1, 0))])
-def test_each_loss_choice_sets_its_weights(arg, weights, teacher_root,
+@pytest.mark.parametrize("arg,loss", [
+    ("distill,smoke", (0, 1, "cosine")), ("triplet,smoke", (1, 0, "cosine")),
+    ("compatible,smoke", (1, 1, "harmonic"))])
+def test_each_loss_choice_sets_its_weights(arg, loss, teacher_root,
                                            monkeypatch):
   config = _smoke_config(arg, *teacher_root, monkeypatch)
-  assert (config.loss.triplet_weight, config.loss.distill_weight) == weights
+  assert (config.loss.triplet_weight, config.loss.distill_weight,
+          config.loss.distill_loss) == loss
 
 
 def test_shards_without_targets_are_refused_by_name(tmp_path, monkeypatch):

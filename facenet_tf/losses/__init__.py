@@ -4,9 +4,11 @@ from facenet_tf.losses.cosine_softmax import CosineClassifier
 from facenet_tf.losses.cosine_softmax import cosine_margin_loss_sum
 from facenet_tf.losses.distances import METRICS
 from facenet_tf.losses.distillation import LOSSES as DISTILL_LOSSES
+from facenet_tf.losses.distillation import DistillTerms
 from facenet_tf.losses.distillation import cosine_terms as distillation_cosine_terms
 from facenet_tf.losses.distillation import distillation_loss
 from facenet_tf.losses.distillation import relational_terms as distillation_relational_terms
+from facenet_tf.losses.distillation import unit_targets as distillation_unit_targets
 from facenet_tf.losses.distances import distance_matrix
 from facenet_tf.losses.distances import pairwise_distances
 from facenet_tf.losses.harmonic import harmonic_loss

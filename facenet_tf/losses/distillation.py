@@ -17,6 +17,11 @@ face); such rows take no part. Two losses, chosen by measurement
                faces with a target: mean of (d_s - d_t)^2 (RKD's distance
                term, Park et al. 2019, unnormalised: both live on the unit
                sphere). Only the geometry is copied, not the coordinates.
+  harmonic     §7's harmonic triplet loss (losses/harmonic.py) with the
+               teacher as the frozen v1: semi-hard triplets mined over the
+               union of student and (normalised) teacher embeddings, so the
+               two become comparable. Needs labels; `harmonic_terms` of
+               losses/harmonic.py on (student, `unit_targets(targets)`).
 
 Both return additive terms (sum, count), like the triplet miners, so a
 distributed step divides its replica's sum by the all-reduced count and the
@@ -29,7 +34,7 @@ import tensorflow as tf
 
 from facenet_tf.losses import distances
 
-LOSSES = ("cosine", "relational")
+LOSSES = ("cosine", "relational", "harmonic")
 DistillTerms = collections.namedtuple("DistillTerms", ["loss_sum", "count"])
 
 
@@ -40,6 +45,11 @@ def target_mask(targets):
 
 def _unit(x):
   return tf.math.l2_normalize(tf.cast(x, tf.float32), axis=-1)
+
+
+def unit_targets(targets):
+  """The teacher's descriptors on the unit sphere (zero rows stay zero)."""
+  return _unit(targets)
 
 
 def cosine_terms(embeddings, targets):
@@ -88,10 +98,11 @@ def relational_terms(embeddings, targets, keys=None, key_targets=None,
 
 
 def distillation_loss(embeddings, targets, kind="cosine"):
-  """The single-device mean loss of `kind` (a LOSSES name)."""
-  if kind not in LOSSES:
-    raise ValueError(f"Unknown distillation loss {kind!r}; expected one of "
-                     f"{LOSSES}.")
+  """The single-device mean loss of `kind` ('cosine' or 'relational'; the
+  harmonic loss is losses.harmonic_loss(student, unit_targets, labels))."""
+  if kind not in LOSSES[:2]:
+    raise ValueError(f"Unknown label-free distillation loss {kind!r}; "
+                     f"expected one of {LOSSES[:2]}.")
   terms = (cosine_terms if kind == "cosine" else relational_terms)(
       embeddings, targets)
   return tf.math.divide_no_nan(terms.loss_sum, terms.count)

@@ -62,8 +62,9 @@ class FaceNetTrainer(keras.Model):
   `softmax_weight` x the cosine-margin softmax loss. `softmax_pretrain_steps`
   N > 0 turns the sum into two phases, by the optimizer's step count: steps
   < N train the softmax alone, later ones the triplet loss alone.
-  `distill_weight > 0` adds a distillation loss (`distill_loss`: 'cosine' or
-  'relational', losses/distillation.py) to the teacher targets that then
+  `distill_weight > 0` adds a distillation loss (`distill_loss`: 'cosine',
+  'relational' or §7's 'harmonic', losses/distillation.py) to the teacher
+  targets that then
   come with each batch, (images, labels, targets); `triplet_weight` scales
   the triplet loss (0: distillation alone, the mining still logged).
   """
@@ -195,7 +196,8 @@ class FaceNetTrainer(keras.Model):
       softmax = self.classifier(embeddings, labels) / global_size
       loss = self._weighted(loss, softmax)
     if self.distill_weight:
-      distill = self._distill_share(ctx, embeddings, targets)
+      distill = self._distill_share(ctx, embeddings, targets,
+                                    tf.reshape(labels, [-1]))
       loss += self.distill_weight * distill
     # Weight decay is counted once over the replicas, not N times.
     reg = (tf.add_n(self.embedder.losses) / ctx.num_replicas_in_sync
@@ -203,7 +205,7 @@ class FaceNetTrainer(keras.Model):
     scaled = self.optimizer.scale_loss(loss + tf.cast(reg, loss.dtype))
     return scaled, (totals, hist, reg, softmax, distill)
 
-  def _distill_share(self, ctx, embeddings, targets):
+  def _distill_share(self, ctx, embeddings, targets, labels):
     """This replica's share of the global distillation loss (its anchors'
     sum over the all-reduced count), as the triplet loss is shared."""
     if targets is None:
@@ -211,6 +213,14 @@ class FaceNetTrainer(keras.Model):
                        "teacher targets): shards with teacher targets.")
     if self.distill_loss == "cosine":
       terms = losses.distillation_cosine_terms(embeddings, targets)
+    elif self.distill_loss == "harmonic":  # §7, the teacher as frozen v1
+      v1 = losses.distillation_unit_targets(targets)
+      dist, pos, neg = losses.union_distances(
+          embeddings, v1, labels, self._gather(ctx, embeddings),
+          self._gather(ctx, v1), self._gather(ctx, labels),
+          self._offset(ctx, tf.shape(labels)[0]), self.metric)
+      mined = losses.MINERS[self.mining](dist, pos, neg, self.margin)
+      terms = losses.DistillTerms(mined.loss_sum, mined.loss_count)
     else:  # relational: this replica's rows against the gathered batch
       terms = losses.distillation_relational_terms(
           embeddings, targets, self._gather(ctx, embeddings),
