@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from facenet_tf import export_metadata
+from facenet_tf import extras
 
 SUFFIXES = {".tflite": "litert", ".onnx": "onnx"}
 
@@ -140,7 +141,8 @@ class LiteRTEmbedder(ExportedModel):
   """A `.tflite` export on the LiteRT interpreter."""
 
   def __init__(self, path, num_threads=None):
-    from ai_edge_litert import interpreter as litert  # pylint: disable=import-outside-toplevel
+    litert = extras.require("ai_edge_litert.interpreter", "A LiteRT model",
+                            "deploy", "ai-edge-litert")
     with open(path, "rb") as f:
       flat = f.read()
     self.metadata = read_litert_metadata(flat)
@@ -164,7 +166,7 @@ class OnnxEmbedder(ExportedModel):
   """An `.onnx` export on ONNX Runtime's CPU provider."""
 
   def __init__(self, path, num_threads=None):
-    import onnxruntime  # pylint: disable=import-outside-toplevel
+    onnxruntime = extras.require("onnxruntime", "An ONNX model", "deploy")
     options = onnxruntime.SessionOptions()
     if num_threads:
       options.intra_op_num_threads = num_threads

@@ -12,11 +12,20 @@ import sys
 
 import pytest
 
+from facenet_tf import export_loaders
 from facenet_tf import extras
 from facenet_tf import pretrained
 from facenet_tf.apps import common
+from facenet_tf.deploy import convert
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _hide(monkeypatch, dependency):
+  for name in list(sys.modules):
+    if name == dependency or name.startswith(f"{dependency}."):
+      monkeypatch.setitem(sys.modules, name, None)
+  monkeypatch.setitem(sys.modules, dependency, None)
 
 
 @pytest.mark.unit
@@ -26,10 +35,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 ])
 def test_a_missing_extra_names_its_install_command(module, dependency, extra,
                                                    monkeypatch):
-  for name in list(sys.modules):
-    if name == dependency or name.startswith(f"{dependency}."):
-      monkeypatch.setitem(sys.modules, name, None)
-  monkeypatch.setitem(sys.modules, dependency, None)
+  _hide(monkeypatch, dependency)
   monkeypatch.delitem(sys.modules, module, raising=False)
   with pytest.raises(extras.MissingExtra) as error:
     importlib.import_module(module)
@@ -37,6 +43,22 @@ def test_a_missing_extra_names_its_install_command(module, dependency, extra,
   assert "\n" not in message, message
   assert message.endswith(f'which is not installed: pip install -e ".[{extra}]"')
   assert extras.MissingExtra in common.USER_ERRORS  # exit 2, one line
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("call, dependency", [
+    (lambda path: convert.to_onnx(path, path / "model.onnx"), "tf2onnx"),
+    (lambda path: export_loaders.LiteRTEmbedder(path / "model.tflite"),
+     "ai_edge_litert"),
+    (lambda path: export_loaders.OnnxEmbedder(path / "model.onnx"),
+     "onnxruntime"),
+])
+def test_the_deploy_formats_name_their_extra(call, dependency, monkeypatch,
+                                             tmp_path):
+  _hide(monkeypatch, dependency)
+  with pytest.raises(extras.MissingExtra,
+                     match=r'not installed: pip install -e "\.\[deploy\]"$'):
+    call(tmp_path)
 
 
 @pytest.mark.integration

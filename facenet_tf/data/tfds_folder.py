@@ -25,11 +25,9 @@ import tensorflow as tf
 from facenet_tf import extras
 from facenet_tf.alignment import model_crop_tf
 
-try:  # the `tfds` extra; nothing else in facenet_tf imports it
-  import tensorflow_datasets as tfds
-except ImportError as error:
-  raise extras.MissingExtra("facenet_tf.data.tfds_folder",
-                            "tensorflow-datasets", "tfds") from error
+# The `tfds` extra; nothing else in facenet_tf imports it.
+tfds = extras.require("tensorflow_datasets", "facenet_tf.data.tfds_folder",
+                      "tfds", "tensorflow-datasets")
 
 
 def identity_tree_builder(root, workdir, split="train"):

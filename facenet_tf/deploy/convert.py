@@ -26,6 +26,7 @@ import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants  # pylint: disable=g-direct-tensorflow-import
 
 from facenet_tf import atomic_files
+from facenet_tf import extras
 from facenet_tf import export_metadata
 
 ONNX_OPSET = 17
@@ -60,7 +61,7 @@ def to_litert(saved_model, output, quantization="float", representative=None):
 
 def to_onnx(saved_model, output):
   """Writes the ONNX model (tf2onnx); returns (absolute path, metadata)."""
-  import tf2onnx  # pylint: disable=import-outside-toplevel
+  tf2onnx = extras.require("tf2onnx", "--format onnx", "deploy")
   metadata = export_metadata.read(saved_model).converted("onnx")
   # `loaded` owns the variables the signature reads: keep it in scope.
   loaded, serving = _serving(saved_model)  # pylint: disable=unused-variable

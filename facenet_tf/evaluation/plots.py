@@ -10,12 +10,10 @@ import numpy as np
 
 from facenet_tf import extras
 
-try:
-  from matplotlib.backends.backend_agg import FigureCanvasAgg
-  from matplotlib.figure import Figure
-except ImportError as error:
-  raise extras.MissingExtra("Plots (--output_dir)", "matplotlib",
-                            "eval") from error
+_FEATURE = "Writing plots (--output_dir)"
+FigureCanvasAgg = extras.require("matplotlib.backends.backend_agg", _FEATURE,
+                                 "eval").FigureCanvasAgg
+Figure = extras.require("matplotlib.figure", _FEATURE, "eval").Figure
 
 
 def _save(figure, path):
