@@ -138,7 +138,7 @@ def test_sigkill_mid_run_then_same_command_resumes(tmp_path):
     (["--config.model.name=nn9"], "Unknown model 'nn9'"),
     (["--strategy=gpus"], "--strategy=gpus"),
     (["--config.data.p=1"], "at least 2 identities x 2 images"),
-    ([f"--config={SMOKE},x"], "Unknown config argument 'smoke,x'; "
+    ([f"--config={SMOKE},x"], "error: Unknown config argument 'smoke,x'; "
      "expected '' or 'smoke'."),
 ])
 def test_bad_flags_exit_2_without_traceback(args, message, tmp_path):

@@ -42,8 +42,10 @@ def _parse_flags(argv):
     message = str(e)
     if "Traceback" in message:
       # config_flags embeds the traceback of a failing config file's
-      # get_config(); its last line says what is wrong.
+      # get_config(); its last line says what is wrong (a ConfigError's
+      # without its class, which config_flags names after the file).
       message = message.strip().splitlines()[-1]
+      message = message.split("ConfigError: ", 1)[-1]
     fail(f"{message}\nPass --helpfull to see the flags.")
 
 
