@@ -25,7 +25,6 @@ import argparse
 import importlib.util
 import json
 import multiprocessing
-import os
 import pathlib
 import sys
 import time
@@ -33,6 +32,7 @@ import time
 import numpy as np
 
 from data_pipelines import runners
+from facenet_tf import atomic_files
 from facenet_tf.data import reading
 
 # Hidden, like the aligner's scratch: not an identity folder to tree walkers.
@@ -79,13 +79,12 @@ def write_tree(tree_dir, targets):
   """Writes `tree_dir/teacher_targets.npz` from {tree path: (t, mirror)}."""
   paths = sorted(targets)
   path = pathlib.Path(tree_dir) / TREE_FILE
-  temporary = path.with_name(f".{path.stem}.tmp.npz")
-  np.savez(temporary, paths=np.asarray(paths, dtype=str),
-           target=np.asarray([targets[p][0] for p in paths],
-                             np.float32).reshape(-1, 128),
-           mirror=np.asarray([targets[p][1] for p in paths],
-                             np.float32).reshape(-1, 128))
-  os.replace(temporary, path)
+  with atomic_files.open_for_write(path, "wb") as f:
+    np.savez(f, paths=np.asarray(paths, dtype=str),
+             target=np.asarray([targets[p][0] for p in paths],
+                               np.float32).reshape(-1, 128),
+             mirror=np.asarray([targets[p][1] for p in paths],
+                               np.float32).reshape(-1, 128))
 
 
 def describe_chunk(job):
@@ -115,14 +114,12 @@ def describe_chunk(job):
       continue
     for key, value in zip(done, (crop, target, mirror)):
       done[key].append(value)
-  part = pathlib.Path(part)
-  temporary = part.with_name(f".{part.stem}.tmp.npz")
-  np.savez(temporary,
-           outputs=np.asarray(done["outputs"], dtype=str),
-           target=np.asarray(done["target"], np.float32).reshape(-1, 128),
-           mirror=np.asarray(done["mirror"], np.float32).reshape(-1, 128),
-           **{k: np.asarray(v, dtype=str) for k, v in failed.items()})
-  os.replace(temporary, part)
+  with atomic_files.open_for_write(part, "wb") as f:
+    np.savez(f,
+             outputs=np.asarray(done["outputs"], dtype=str),
+             target=np.asarray(done["target"], np.float32).reshape(-1, 128),
+             mirror=np.asarray(done["mirror"], np.float32).reshape(-1, 128),
+             **{k: np.asarray(v, dtype=str) for k, v in failed.items()})
   return len(faces)
 
 
@@ -146,7 +143,7 @@ def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
   todo = [face for face in faces if face[1] not in seen]
   parts = aligned_dir / PARTS_DIR
   parts.mkdir(exist_ok=True)
-  for stale in parts.glob(".*.tmp.npz"):
+  for stale in parts.glob(f".*{atomic_files.TEMPORARY_MARK}*"):
     stale.unlink()  # left by a killed run
   first = len(list(parts.glob("*.npz")))
   jobs = [(str(input_dir), str(parts / f"part-{first + i:05d}.npz"),
@@ -165,9 +162,7 @@ def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
              "failed": len(failures), "this_run": len(todo),
              "seconds": round(time.perf_counter() - start, 1),
              "failures": failures}
-  temporary = aligned_dir / f".{SUMMARY_NAME}.tmp"
-  temporary.write_text(json.dumps(summary, indent=1))
-  os.replace(temporary, aligned_dir / SUMMARY_NAME)
+  atomic_files.write_json(aligned_dir / SUMMARY_NAME, summary, indent=1)
   return summary
 
 
