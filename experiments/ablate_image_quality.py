@@ -32,6 +32,7 @@ import sys
 from facenet_tf import config as config_lib
 from facenet_tf import workdir as workdir_lib
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:  # config_flags loads this file by path
@@ -51,7 +52,7 @@ PAPER_JPEG = {10: "67.3%", 20: "81.4%", 30: "83.9%", 50: "85.5%",
               70: "86.1%", 90: "86.5%"}
 PAPER_PIXELS = {1600: "37.8%", 6400: "79.5%", 14400: "84.5%",
                 25600: "85.7%", 65536: "86.4%"}
-# Evaluation name prefix -> eval_lib.evaluate_pairs keyword.
+# Evaluation name prefix -> pairs_evaluator.PairsEvaluator keyword.
 DEGRADATIONS = {"jpeg": "jpeg_quality", "pixels": "degrade_pixels"}
 
 
@@ -86,11 +87,11 @@ def evaluate(workdir, names):
   for name in ["reference", *names]:
     prefix = name.rstrip("0123456789")
     value = int(name[len(prefix):] or 0)
-    result = eval_lib.evaluate_pairs(
-        embedder.embed, config.eval.pairs, config.eval.images_dir or None,
-        embedder.image_size, crop_fraction=config.eval.crop_fraction or None,
-        target_far=config.eval.target_far, model=embedder.source,
-        progress=False, **({DEGRADATIONS[prefix]: value} if value else {}))
+    result = pairs_evaluator.PairsEvaluator(
+        config.eval.pairs, config.eval.images_dir or None,
+        target_far=config.eval.target_far,
+        crop_fraction=config.eval.crop_fraction or None, progress=False,
+        **({DEGRADATIONS[prefix]: value} if value else {})).evaluate(embedder)
     metrics = {k: result[k] for k in ("accuracy", "accuracy_std", "val",
                                       "far", "auc")}
     if value:

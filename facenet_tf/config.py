@@ -22,6 +22,16 @@ SOURCES = ("synthetic", "tfrecords")
 MINING_SCOPES = ("global", "replica")
 OPTIMIZERS = ("adagrad", "adam", "sgd")
 SCHEDULES = ("constant", "cosine", "exponential", "piecewise")
+# config.evals: each evaluator type and the arguments it takes (with their
+# defaults), training/evaluators.py. `synthetic`: held-out synthetic
+# identities (data.synthetic); `pairs`: an LFW-format pairs file, as
+# config.eval's keys of the same names.
+EVALUATORS = {
+    "synthetic": {"target_far": 1e-3},
+    "pairs": {"pairs": "", "images_dir": "", "crop_fraction": 0.0,
+              "flip": False, "target_far": 1e-3},
+}
+VERIFICATION = "verification"  # config.eval's name among the evaluators
 
 
 class ConfigError(ValueError):
@@ -120,6 +130,14 @@ def get_config(arg=None):
   # "": the export carries no thresholds.
   c.eval.calibration_pairs = ""
   c.eval.calibration_images_dir = ""     # "": images/ beside the pairs file
+  # More evaluators, run beside config.eval's verification every
+  # train.eval_every steps and at the end (big_vision's config.evals;
+  # training/evaluators.py): c.evals.<name> = dict(type=TYPE, **arguments),
+  # TYPE and its arguments in EVALUATORS, e.g.
+  #   c.evals.lfw_devtest = dict(type="pairs", pairs=".../pairsDevTest.txt")
+  # Each reports <name>_accuracy, _val, _auc, ... (TensorBoard's eval/,
+  # results.json). config.eval is the entry "verification".
+  c.evals = ml_collections.ConfigDict()
 
   c.loss = ml_collections.ConfigDict()
   c.loss.mining = "semihard"             # paper §3.2
@@ -257,6 +275,8 @@ def validate(c):
   _check(0 <= c.eval.crop_fraction <= 1,
          f"eval.crop_fraction must be in (0, 1], or 0 for the alignment "
          f"spec's; got {c.eval.crop_fraction}.")
+  for name, spec in (c.get("evals") or {}).items():
+    _validate_evaluator(name, spec)
   batch = c.data.p * c.data.k + c.data.r
   chunk = c.train.grad_cache_chunk
   # Each replica's share must split too: validate_for_replicas, once the
@@ -283,6 +303,29 @@ def validate(c):
            f"eval.pairs {c.eval.pairs!r} is not a file: training on TFRecords "
            "verifies on an LFW-format pairs file.")
   return c
+
+
+def _validate_evaluator(name, spec):
+  """Raises ConfigError on a config.evals entry that cannot run."""
+  where = f"evals.{name}"
+  _check(name != VERIFICATION, f"{where}: the name {VERIFICATION!r} is "
+         "config.eval's; choose another.")
+  _check("type" in spec, f"{where} needs a type: one of "
+         f"{', '.join(EVALUATORS)}.")
+  _one_of(spec["type"], tuple(EVALUATORS), f"{where}.type")
+  unknown = sorted(set(spec) - {"type"} - set(EVALUATORS[spec["type"]]))
+  _check(not unknown, f"{where}: unknown arguments {', '.join(unknown)} of a "
+         f"{spec['type']!r} evaluator; it takes "
+         f"{', '.join(EVALUATORS[spec['type']])}.")
+  _check(0 < spec.get("target_far", 1e-3) < 1,
+         f"{where}.target_far must be in (0, 1).")
+  if spec["type"] == "pairs":
+    _check(os.path.isfile(spec.get("pairs", "")),
+           f"{where}.pairs {spec.get('pairs', '')!r} is not a file: a "
+           "'pairs' evaluator scores an LFW-format pairs file.")
+    _check(0 <= spec.get("crop_fraction", 0.0) <= 1,
+           f"{where}.crop_fraction must be in (0, 1], or 0 for the "
+           "alignment spec's.")
 
 
 def validate_for_replicas(c, replicas):

@@ -11,6 +11,7 @@ import pytest
 from facenet_tf import config as config_lib
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
 from facenet_tf.evaluation import lfw_protocol
 from facenet_tf.training import train_lib
 from tests.conftest import shared_path
@@ -87,7 +88,7 @@ def test_lfw_view2_folds_and_view1_interleaving(lfw):
   pairsDevTest.txt (500 + 500, no folds): pair i goes to fold i mod 10."""
   pairs = lfw_protocol.read_pairs(str(lfw / "pairs.txt"))
   _, _, _, issame, fold = lfw_protocol.pair_image_index(pairs)
-  folds, source = eval_lib.pair_folds(fold)
+  folds, source = pairs_evaluator.pair_folds(fold)
   assert len(pairs) == 6000 and source == "pairs file"
   np.testing.assert_array_equal(folds, np.repeat(np.arange(10), 600))
   np.testing.assert_array_equal(issame, np.tile(np.repeat([1, 0], 300), 10))
@@ -95,7 +96,7 @@ def test_lfw_view2_folds_and_view1_interleaving(lfw):
   pairs = lfw_protocol.read_pairs(str(lfw / "pairsDevTest.txt"),
                                   check_exists=False)
   _, _, _, issame, fold = lfw_protocol.pair_image_index(pairs)
-  folds, source = eval_lib.pair_folds(fold)
+  folds, source = pairs_evaluator.pair_folds(fold)
   assert source.startswith("interleaved")
   np.testing.assert_array_equal(np.bincount(folds[issame]), [50] * 10)
   np.testing.assert_array_equal(np.bincount(folds[~issame]), [50] * 10)
@@ -127,9 +128,9 @@ def test_checkpoint_and_saved_model_give_the_same_result(workdir, small_pairs,
   results = []
   for embedder in (eval_lib.load_embedder(workdir=str(workdir)),
                    eval_lib.load_embedder(workdir=str(tmp_path))):
-    results.append(eval_lib.evaluate_pairs(
-        embedder.embed, str(small_pairs), str(lfw / "images"),
-        embedder.image_size, progress=False, model=embedder.source))
+    results.append(pairs_evaluator.PairsEvaluator(
+        str(small_pairs), str(lfw / "images"), progress=False).evaluate(
+            embedder))
   assert results[1]["model"].endswith("(checkpoint step 20)")
   assert results[0]["files"] == []
   for key in ("accuracy", "val", "auc", "eer"):
@@ -141,7 +142,7 @@ def test_bad_inputs_are_input_errors(tmp_path):
   bad = tmp_path / "pairs.txt"
   bad.write_text("1\nAlice 1 2\nAlice 1\n")
   with pytest.raises(eval_lib.InputError, match="mismatched pair"):
-    eval_lib.evaluate_pairs(None, str(bad), str(tmp_path), (8, 8))
+    pairs_evaluator.PairsEvaluator(str(bad), str(tmp_path))
   with pytest.raises(FileNotFoundError, match="does not exist"):
     eval_lib.load_embedder(saved_model=str(tmp_path / "none"))
   with pytest.raises(eval_lib.InputError, match="not a facenet_tf export"):

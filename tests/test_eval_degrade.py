@@ -16,6 +16,7 @@ import tensorflow as tf
 from facenet_tf.data import eval_input
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.evaluation import lfw_protocol
+from facenet_tf.evaluation import pairs_evaluator
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAMES = ("Ann_A", "Bob_B", "Cy_C", "Di_D")
@@ -103,9 +104,9 @@ def test_both_options_compose():
 def test_bad_values_raise(bad, match):
   with pytest.raises(ValueError, match=match):
     eval_input.degrade(_textured(), **bad)
-  # evaluate_pairs checks before it reads anything.
+  # The pairs evaluator checks before it reads anything.
   with pytest.raises(ValueError, match=match):
-    eval_lib.evaluate_pairs(None, "/no/such/pairs.txt", None, (8, 8), **bad)
+    pairs_evaluator.PairsEvaluator("/no/such/pairs.txt", **bad)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,7 @@ def pairs_tree(tmp_path_factory):
 
 
 def _evaluate(root, **options):
-  """evaluate_pairs with a recording embedder: per-block mean colours."""
+  """The pairs evaluator with a recording embedder: per-block mean colours."""
   seen = []
 
   def embed(images):
@@ -137,13 +138,14 @@ def _evaluate(root, **options):
     return images.reshape(len(images), 4, 8, 4, 8, 3).mean(axis=(2, 4)).reshape(
         len(images), -1)
 
-  result = eval_lib.evaluate_pairs(embed, str(root / "pairs.txt"), None,
-                                   (32, 32), progress=False, **options)
+  result = pairs_evaluator.PairsEvaluator(
+      str(root / "pairs.txt"), progress=False, **options).evaluate(
+          eval_lib.Embedder(embed, (32, 32), "block means"))
   return result, np.concatenate(seen)
 
 
 @pytest.mark.integration
-def test_evaluate_pairs_off_is_bit_identical(pairs_tree):
+def test_degradation_off_is_bit_identical(pairs_tree):
   default, images = _evaluate(pairs_tree)
   off, off_images = _evaluate(pairs_tree, jpeg_quality=None, degrade_pixels=0)
   np.testing.assert_array_equal(off_images, images)
@@ -153,7 +155,7 @@ def test_evaluate_pairs_off_is_bit_identical(pairs_tree):
 
 
 @pytest.mark.integration
-def test_evaluate_pairs_embeds_the_degraded_crops(pairs_tree):
+def test_the_evaluator_embeds_the_degraded_crops(pairs_tree):
   """The embedder sees exactly image_files_dataset's degraded batches."""
   _, plain = _evaluate(pairs_tree)
   result, seen = _evaluate(pairs_tree, jpeg_quality=30, degrade_pixels=64)

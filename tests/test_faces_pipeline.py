@@ -21,6 +21,7 @@ from experiments import faces_view1
 from experiments import faces_view2
 from facenet_tf import export_metadata
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
 from facenet_tf.training import train_lib
 from tests.conftest import shared_path
 
@@ -56,9 +57,8 @@ def faces_root(tmp_path_factory):
 def _evaluate_export(result, pairs, images_dir):
   """facenet-eval's path: the run's SavedModel on the aligned pairs."""
   embedder = eval_lib.load_embedder(saved_model=result["saved_model"])
-  return eval_lib.evaluate_pairs(
-      embedder.embed, str(pairs), images_dir, embedder.image_size,
-      progress=False, alignment=embedder.alignment)
+  return pairs_evaluator.PairsEvaluator(str(pairs), images_dir,
+                                        progress=False).evaluate(embedder)
 
 
 @pytest.mark.integration

@@ -21,6 +21,7 @@ LFW), so a path that ignores the spec fails: at 64 px the view is 80 px of
 the 100 px aligned face (padding round(64 x 0.2 / 0.8) = 16 px; window
 round(100 x 64 / 80) = 80 px, at offset (20 + 1) // 2 = 10).
 """
+import dataclasses
 import importlib
 
 import numpy as np
@@ -43,6 +44,8 @@ from facenet_tf.data import reading
 from facenet_tf.deploy import faces as deploy_faces
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
+from facenet_tf.training import evaluators
 from facenet_tf.training import inputs
 
 SPEC = spec_lib.AlignmentSpec(image_size=100, model_crop_fraction=0.8)
@@ -199,10 +202,10 @@ def test_one_aligned_face_gives_the_same_model_input_everywhere(aligned,
   nearest = np.argmin(np.abs(images - expected_float).mean(axis=(1, 2, 3)))
   paths["sampler (float32)"] = images[nearest]
   # The training-time verifier.
-  verifier = inputs.PairsVerifier(config, (SIZE, SIZE))
+  verifier = evaluators.verifier(config, (SIZE, SIZE))
   _, embeddings, _ = verifier(PixelProbe(SIZE))
   paths["verifier"] = _pixels(embeddings)[
-      _row_of(verifier.paths, ANN_1)]
+      _row_of(verifier.evaluator.paths, ANN_1)]
   # facenet-eval: the pairs through the exported probe.
   embedder = eval_lib.load_embedder(saved_model=aligned["probe"])
   seen = []
@@ -211,13 +214,12 @@ def test_one_aligned_face_gives_the_same_model_input_everywhere(aligned,
     seen.append(embedder.embed(images))
     return seen[-1]
 
-  result = eval_lib.evaluate_pairs(
-      embed, str(aligned["pairs"]), str(tree), embedder.image_size,
-      progress=False, alignment=embedder.alignment)
+  evaluator = pairs_evaluator.PairsEvaluator(str(aligned["pairs"]),
+                                             str(tree), progress=False)
+  result = evaluator.evaluate(dataclasses.replace(embedder, embed=embed))
   assert result["crop_fraction"] == 0.8 and not result["alignment_warning"]
-  eval_paths = eval_lib.pair_index(str(aligned["pairs"]), str(tree))[0]
   paths["facenet-eval"] = _pixels(np.concatenate(seen))[
-      _row_of(eval_paths, ANN_1)]
+      _row_of(evaluator.paths, ANN_1)]
   # The deploy formats' int8 calibration faces.
   representative = deploy_faces.aligned_faces(str(tree), (SIZE, SIZE))
   tree_paths = deploy_faces.image_paths(str(tree))
@@ -268,18 +270,19 @@ def test_paper_recipes_verify_on_the_specs_crop(arch, aligned):
   c.eval.pairs, c.eval.images_dir = str(aligned["pairs"]), str(
       aligned["tree"])
   size = c.model.image_size
-  verifier = inputs.PairsVerifier(c, (size, size))
-  assert verifier.crop_fraction == SPEC.model_crop_fraction
+  verifier = evaluators.verifier(c, (size, size))
+  assert verifier.evaluator.crop_fraction == SPEC.model_crop_fraction
   _, embeddings, _ = verifier(PixelProbe(size))
   image = reading.read_photo(aligned["tree"] / ANN_1)
   np.testing.assert_array_equal(
-      _pixels(embeddings, size)[_row_of(verifier.paths, ANN_1)],
+      _pixels(embeddings, size)[_row_of(verifier.evaluator.paths, ANN_1)],
       model_crop_tf.to_uint8(model_crop_tf.model_view(image, size,
                                                       0.8)).numpy())
   assert faces_base.base("view1_landmarks", "landmarks",
                          10).eval.crop_fraction == 0
   c.eval.crop_fraction = 0.55  # as lfw_view1 sets it for raw LFW
-  assert inputs.PairsVerifier(c, (size, size)).crop_fraction == 0.55
+  assert evaluators.verifier(
+      c, (size, size)).evaluator.crop_fraction == 0.55
 
 
 @pytest.mark.unit

@@ -36,6 +36,7 @@ from facenet_tf import pretrained  # pylint: disable=wrong-import-position
 from facenet_tf.deploy import convert  # pylint: disable=wrong-import-position
 from facenet_tf.deploy import faces  # pylint: disable=wrong-import-position
 from facenet_tf.evaluation import eval_lib  # pylint: disable=wrong-import-position
+from facenet_tf.evaluation import pairs_evaluator  # pylint: disable=wrong-import-position
 
 PAIRS = os.path.join(HERE, "..", "..", "..", "shared", "data", "lfw",
                      "pairsDevTest.txt")
@@ -122,10 +123,9 @@ def main():
         reference = emb if reference is None else reference
         cosine = np.sum(emb * reference, axis=1)
         ms, rate = _speed(model, probe[0])
-        result = eval_lib.evaluate_pairs(
-            lambda x, m=model: m(eval_lib.to_uint8(x, m.channels)),
-            PAIRS, args.images_dir, model.image_size, progress=False,
-            alignment=model.alignment)
+        result = pairs_evaluator.PairsEvaluator(
+            PAIRS, args.images_dir, progress=False).evaluate(
+                eval_lib.of_exported(model, path))
         label = key[0] + (f" {key[1]}" if key[1] else "")
         print(f"{name:<10}{label:<18}{_size_mb(path):>7.2f}{ms:>8.2f}"
               f"{rate:>10.0f}{result['accuracy']:>10.4f}{result['auc']:>8.4f}"

@@ -2,7 +2,7 @@
 
     python experiments/benchmarks/lfw_baselines.py [--lfw_dir DIR] [--seed 0]
 
-Both baselines go through eval_lib.evaluate_pairs: LFW's 6,000 pairs of
+Both baselines go through the pairs evaluator: LFW's 6,000 pairs of
 pairs.txt in its 10 folds, the central 140 x 140 of each 250 x 250 image
 (crop fraction 0.56, eval_lib.DEFAULT_CROP_FRACTION), squared L2 distances.
 
@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from facenet_tf import models
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
 
 _DEFAULT_LFW = pathlib.Path(__file__).resolve().parents[3] / "shared/data/lfw"
 
@@ -61,8 +62,9 @@ def main():
         "FAR achieved | AUC | EER | seconds |")
   print("|---|---|---|---|---|---|---|---|")
   for name, embed_fn, size in baselines:
-    r = eval_lib.evaluate_pairs(embed_fn, pairs, None, size,
-                                target_far=args.target_far, progress=False)
+    r = pairs_evaluator.PairsEvaluator(
+        pairs, target_far=args.target_far, progress=False).evaluate(
+            eval_lib.Embedder(embed_fn, size, name))
     print(f"| {name} | {size[0]}x{size[1]} | {r['accuracy']:.4f} +- "
           f"{r['accuracy_std']:.4f} | {r['val']:.4f} +- {r['val_std']:.4f} | "
           f"{r['far']:.5f} | {r['auc']:.4f} | {r['eer']:.4f} | "

@@ -32,6 +32,7 @@ from experiments import faces_geometry  # noqa: E402
 from experiments import faces_table6  # noqa: E402
 from experiments.results import run_ablation  # noqa: E402
 from facenet_tf.evaluation import eval_lib  # noqa: E402
+from facenet_tf.evaluation import pairs_evaluator  # noqa: E402
 
 EXPERIMENTS = {"geometry": (faces_geometry, faces_base.GEOMETRIES),
                "table6": (faces_table6, faces_table6.PERCENTS)}
@@ -55,10 +56,9 @@ def evaluate(workdir, config):
   embedder = eval_lib.load_embedder(workdir=str(workdir))
   out = {}
   for flip in (False, True):
-    r = eval_lib.evaluate_pairs(
-        embedder.embed, config["eval"]["pairs"], config["eval"]["images_dir"],
-        embedder.image_size, flip=flip, progress=False,
-        alignment=embedder.alignment)
+    r = pairs_evaluator.PairsEvaluator(
+        config["eval"]["pairs"], config["eval"]["images_dir"], flip=flip,
+        progress=False).evaluate(embedder)
     out["flip" if flip else "plain"] = {
         k: r[k] for k in ("accuracy", "accuracy_std", "auc", "val", "far",
                           "fallback_pairs")}

@@ -33,6 +33,7 @@ from absl import flags
 from facenet_tf.apps import common
 from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
 
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None,
                                    "A facenet_tf export: a SavedModel directory, or a .tflite or .onnx file (facenet-export --format).")
@@ -140,26 +141,18 @@ def compatibility_summary(result):
           + [f"wrote {path}" for path in result["files"]])
 
 
-def _verification(embedder):
-  """Verification of `embedder` alone."""
-  return eval_lib.evaluate_pairs(
-      embedder.embed, _PAIRS.value, _IMAGES_DIR.value, embedder.image_size,
+def _evaluate(embedder, with_v1):
+  """Verification of `embedder`, or (with_v1) the three §7 modes with the
+  --v1_* model as the gallery and `embedder` as the probes."""
+  evaluator = pairs_evaluator.PairsEvaluator(
+      _PAIRS.value, _IMAGES_DIR.value, target_far=_TARGET_FAR.value,
       crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
-      target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
-      output_dir=_OUTPUT_DIR.value, model=embedder.source,
-      jpeg_quality=_JPEG_QUALITY.value, degrade_pixels=_DEGRADE_PIXELS.value,
-      alignment=embedder.alignment, strict_alignment=_STRICT_ALIGNMENT.value)
-
-
-def _compatibility(embedder):
-  """The three modes, v1 from the --v1_* flag and `embedder` as v2."""
-  v1 = eval_lib.load_embedder(_V1_SAVED_MODEL.value, _V1_WORKDIR.value)
-  return compatibility.evaluate_pairs(
-      v1, embedder, _PAIRS.value, _IMAGES_DIR.value,
-      crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
-      target_far=_TARGET_FAR.value, batch_size=_BATCH_SIZE.value,
-      output_dir=_OUTPUT_DIR.value, jpeg_quality=_JPEG_QUALITY.value,
+      batch_size=_BATCH_SIZE.value, jpeg_quality=_JPEG_QUALITY.value,
       degrade_pixels=_DEGRADE_PIXELS.value)
+  gallery = (eval_lib.load_embedder(_V1_SAVED_MODEL.value, _V1_WORKDIR.value)
+             if with_v1 else None)
+  return evaluator.evaluate(embedder, gallery, _OUTPUT_DIR.value,
+                            _STRICT_ALIGNMENT.value)
 
 
 def main(argv):
@@ -169,7 +162,7 @@ def main(argv):
     from facenet_tf.evaluation import plots  # pylint: disable=g-import-not-at-top,unused-import
   try:
     embedder = eval_lib.load_embedder(_SAVED_MODEL.value, _WORKDIR.value)
-    result = (_compatibility if with_v1 else _verification)(embedder)
+    result = _evaluate(embedder, with_v1)
   except eval_lib.InputError as error:
     common.fail(str(error))
   lines = (compatibility_summary if with_v1 else summary)(result)

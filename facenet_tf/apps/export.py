@@ -60,8 +60,7 @@ _CALIBRATION_IMAGES_DIR = flags.DEFINE_string(
 def _thresholds(workdir):
   """New Thresholds from --calibration_pairs, else results.json's."""
   if _CALIBRATION_PAIRS.value:
-    forward = eval_lib.load_embedder(workdir=workdir)
-    return calibration.calibrate(forward.embed, forward.image_size,
+    return calibration.calibrate(eval_lib.load_embedder(workdir=workdir),
                                  _CALIBRATION_PAIRS.value,
                                  _CALIBRATION_IMAGES_DIR.value)
   results = workdir_lib.path(workdir, "results.json")

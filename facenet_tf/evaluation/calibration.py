@@ -14,8 +14,6 @@ it was not trained on, never the pairs it is tested on):
 The export keeps them (export_metadata.Thresholds, with the pairs they
 came from); the apps read them from its metadata by default.
 """
-import os
-
 import numpy as np
 
 from facenet_tf import export_metadata
@@ -36,21 +34,18 @@ def thresholds_from_distances(dist, issame, target_far=1e-3, source=None):
       calibration_val=round(val, 6), calibration_far=round(far, 6))
 
 
-def calibrate(embed_fn, image_size, pairs_file, images_dir=None,
-              target_far=1e-3, crop_fraction=None, batch_size=64):
-  """The Thresholds of `embed_fn` (eval_lib's convention) on `pairs_file`."""
-  # eval_lib imports TensorFlow; the pure part above must not need it.
-  from facenet_tf.evaluation import eval_lib  # pylint: disable=g-import-not-at-top
-  paths, first, second, issame, _, _ = eval_lib.pair_index(pairs_file,
-                                                           images_dir)
-  if crop_fraction is None:
-    crop_fraction = eval_lib.default_crop_fraction(
-        os.path.dirname(os.path.dirname(paths[0])))
-  emb = eval_lib.embed_files(embed_fn, paths, tuple(image_size),
-                             crop_fraction, batch_size, progress=False)
-  dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)
-  return thresholds_from_distances(dist, issame, target_far,
-                                   os.path.abspath(pairs_file))
+def calibrate(model, pairs_file, images_dir=None, target_far=1e-3,
+              crop_fraction=None, batch_size=64):
+  """The Thresholds of `model` (an eval_lib.Embedder) on `pairs_file`,
+  its images seen as the pairs evaluator sees them."""
+  # The pairs evaluator imports TensorFlow; the pure part above must not.
+  from facenet_tf.evaluation import pairs_evaluator  # pylint: disable=g-import-not-at-top
+  evaluator = pairs_evaluator.PairsEvaluator(
+      pairs_file, images_dir, target_far=target_far,
+      crop_fraction=crop_fraction, batch_size=batch_size, progress=False)
+  dist = evaluator.distances(evaluator.embed(model))
+  return thresholds_from_distances(dist, evaluator.issame, target_far,
+                                   evaluator.pairs_file)
 
 
 def default_threshold(metadata, kind="accuracy", fallback=1.1):

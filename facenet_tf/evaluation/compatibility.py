@@ -16,16 +16,13 @@ training should bring it close to v1_v1.
 
     v1 = eval_lib.load_embedder(workdir=V1_DIR)
     v2 = eval_lib.load_embedder(workdir=V2_DIR)
-    result = compatibility.evaluate_pairs(v1, v2, "lfw/pairsDevTest.txt")
-"""
-import json
-import os
-import time
+    evaluator = pairs_evaluator.PairsEvaluator("lfw/pairsDevTest.txt")
+    result = evaluator.evaluate(v2, gallery=v1)   # this module's modes
 
+This module scores embeddings (NumPy only); the pairs evaluator embeds.
+"""
 import numpy as np
 
-from facenet_tf.data import eval_input
-from facenet_tf.evaluation import eval_lib
 from facenet_tf.evaluation import verification
 
 MODES = ("v1_v1", "v2_v2", "v1_v2")
@@ -82,73 +79,3 @@ def evaluate_compatibility(v1_emb, v2_emb, first, second, issame, folds,
 def summary(result):
   """A mode's result reduced to SUMMARY_KEYS."""
   return {key: result[key] for key in SUMMARY_KEYS}
-
-
-def evaluate_pairs(v1, v2, pairs_file, images_dir=None,
-                   crop_fraction=None, flip=False,
-                   target_far=1e-3, batch_size=64, output_dir=None,
-                   progress=True, jpeg_quality=None, degrade_pixels=None):
-  """The three modes on the pairs of an LFW-format `pairs_file`.
-
-  Args:
-    v1: the gallery model, an eval_lib.Embedder.
-    v2: the probe model, an eval_lib.Embedder.
-    pairs_file, images_dir, crop_fraction, flip, target_far, batch_size,
-      progress, jpeg_quality, degrade_pixels: as in eval_lib.evaluate_pairs.
-    output_dir: if set, writes `<stem>_compatibility.json` and the three
-      ROC curves as `<stem>_compatibility_roc.png`.
-
-  Returns:
-    {v1_v1, v2_v2, v1_v2}: verification.evaluate dicts; plus v1_model,
-    v2_model, pairs_file, fold_source, num_images, crop_fraction, flip,
-    jpeg_quality, degrade_pixels, seconds and files (the paths written).
-
-  Raises:
-    eval_lib.InputError: a malformed pairs file, an undecodable image, or
-      models of different embedding sizes.
-    FileNotFoundError: naming the first missing image.
-    ValueError: jpeg_quality or degrade_pixels out of range.
-  """
-  started = time.time()
-  eval_input.check_degradation(jpeg_quality, degrade_pixels)
-  paths, first, second, issame, folds, fold_source = eval_lib.pair_index(
-      pairs_file, images_dir)
-  if crop_fraction is None:
-    crop_fraction = eval_lib.default_crop_fraction(
-        os.path.dirname(os.path.dirname(paths[0])))
-  # Each image once per model, at that model's input size.
-  emb = [eval_lib.embed_files(m.embed, paths, tuple(m.image_size),
-                              crop_fraction, batch_size, flip, progress,
-                              jpeg_quality, degrade_pixels) for m in (v1, v2)]
-  try:
-    dists = mode_distances(emb[0], emb[1], first, second)
-  except ValueError as error:
-    raise eval_lib.InputError(str(error)) from None
-  result = evaluate_distances(dists, issame, folds, target_far)
-  result.update({
-      "v1_model": v1.source, "v2_model": v2.source,
-      "pairs_file": os.path.abspath(pairs_file), "fold_source": fold_source,
-      "num_images": len(paths), "crop_fraction": crop_fraction, "flip": flip,
-      "jpeg_quality": jpeg_quality, "degrade_pixels": degrade_pixels or None,
-      "seconds": round(time.time() - started, 1), "files": []})
-  if output_dir:
-    result["files"] = _write_outputs(result, dists, issame, output_dir,
-                                     os.path.splitext(
-                                         os.path.basename(pairs_file))[0])
-  return result
-
-
-def _write_outputs(result, dists, issame, output_dir, stem):
-  """Writes the JSON and the Fig. 8-style ROC PNG; returns their paths."""
-  # matplotlib is the `eval` extra: training imports this module without it.
-  from facenet_tf.evaluation import compatibility_plot  # pylint: disable=g-import-not-at-top
-  os.makedirs(output_dir, exist_ok=True)
-  json_path = os.path.join(output_dir, f"{stem}_compatibility.json")
-  roc_path = os.path.join(output_dir, f"{stem}_compatibility_roc.png")
-  compatibility_plot.plot_compatibility_roc(
-      dists, issame, roc_path, result["v1_v1"]["target_far"],
-      f"{stem}: v1 gallery, v2 probes (FaceNet §7, Fig. 8)")
-  files = [json_path, roc_path]
-  with open(json_path, "w") as f:
-    json.dump({**result, "files": files}, f, indent=2)
-  return files

@@ -1,8 +1,8 @@
 """The ROC curves of compatibility.MODES in one PNG (arXiv v3 §7, Fig. 8).
 
-matplotlib is the `eval` extra: compatibility.py imports this module only
-when it writes a plot. Drawn like plots.py (matplotlib's only importer), on
-the Agg canvas without pyplot.
+matplotlib is the `eval` extra: pairs_outputs.py imports this module only
+when facenet-eval writes files. Drawn like plots.py (matplotlib's only
+importer), on the Agg canvas without pyplot.
 """
 from facenet_tf.evaluation import plots
 from facenet_tf.evaluation import roc

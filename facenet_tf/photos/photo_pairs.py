@@ -7,17 +7,16 @@ minus twice the squared offset from the centre; LFW centres its subject
 and 1,556 of its photos hold more than one face); a photo without a
 detected face falls back to its central square (the evaluation policy of
 issue #14: every pair is scored, and the result counts the pairs that were
-touched).
+touched). The pairs evaluator (evaluation/pairs_evaluator.py) reads the
+pairs and scores them; this module is its photos image source.
 """
-import os
-
 import numpy as np
 
 from facenet_tf.alignment import geometry
 from facenet_tf.alignment import warp
 from facenet_tf.data import reading
 from facenet_tf.evaluation import eval_lib
-from facenet_tf.evaluation import verification
+from facenet_tf.evaluation import pairs_evaluator
 
 
 def embed_main_faces(recognizer, paths, progress=False,
@@ -48,20 +47,21 @@ def embed_main_faces(recognizer, paths, progress=False,
 def evaluate_photo_pairs(recognizer, pairs_file, images_dir=None,
                          target_far=1e-3, progress=False,
                          multiple_faces="central"):
-  """verification.evaluate on the pairs, plus fallback counts and the model."""
-  paths, first, second, issame, folds, fold_source = eval_lib.pair_index(
-      pairs_file, images_dir)
-  embeddings, fallback = embed_main_faces(recognizer, paths, progress,
-                                          multiple_faces)
-  dist = np.sum((embeddings[first] - embeddings[second]) ** 2, axis=1)
-  result = verification.evaluate(dist, issame, folds, target_far)
-  touched = np.zeros(len(paths), bool)
+  """The pairs evaluator's scores of the photo API's embeddings, plus
+  fallback counts and the model."""
+  evaluator = pairs_evaluator.PairsEvaluator(pairs_file, images_dir,
+                                             target_far=target_far)
+  embeddings, fallback = embed_main_faces(recognizer, evaluator.paths,
+                                          progress, multiple_faces)
+  result = evaluator.score(embeddings)
+  touched = np.zeros(len(evaluator.paths), bool)
   touched[fallback] = True
   result.update({
       "model": str(recognizer.model_path),
-      "pairs_file": os.path.abspath(pairs_file), "fold_source": fold_source,
-      "num_images": len(paths), "alignment": recognizer.alignment.to_dict(),
-      "fallback_images": int(touched.sum()),
-      "fallback_pairs": int(np.sum(touched[first] | touched[second])),
+      "pairs_file": evaluator.pairs_file,
+      "fold_source": evaluator.fold_source,
+      "num_images": len(evaluator.paths),
+      "alignment": recognizer.alignment.to_dict(),
+      **evaluator.fallback_counts(touched),
       "input": f"photos (detect + align + embed, {multiple_faces} face)"})
   return result

@@ -20,17 +20,10 @@ import numpy as np
 
 from facenet_tf import workdir as workdir_lib
 from facenet_tf.evaluation import compatibility
-from facenet_tf.training import inputs
+from facenet_tf.training import evaluators
 from facenet_tf.training import summaries
 
 _SCALARS = ("accuracy", "val", "auc")
-
-
-def _pair_index(verifier):
-  """(first, second, issame, folds) of an inputs.verifier."""
-  if isinstance(verifier, inputs.SyntheticVerifier):
-    return verifier.pairs
-  return verifier.first, verifier.second, verifier.issame, verifier.folds
 
 
 def evaluate(config, workdir, v1, v2, v2_verifier, writer, step):
@@ -40,21 +33,21 @@ def evaluate(config, workdir, v1, v2, v2_verifier, writer, step):
     config: the resolved run config (harmonic_lib.resolve).
     workdir: the run's workdir (the projector goes to its tensorboard/).
     v1, v2: the frozen v1 and the trained v2 FaceEmbedders.
-    v2_verifier: inputs.verifier(config, v2's image size).
+    v2_verifier: evaluators.verifier(config, v2's image size).
     writer: the run's summaries.TrainSummaries.
     step: the step the eval scalars are written at.
   """
   # 1. The same images and pairs at v1's input size (the synthetic set is
   #    rendered again at that size; a pairs file is read again).
   v1_verifier = (v2_verifier if tuple(v1.image_size) == tuple(v2.image_size)
-                 else inputs.verifier(config, tuple(v1.image_size)))
+                 else evaluators.verifier(config, tuple(v1.image_size)))
   start, _ = workdir_lib.restore_embedder(config.harmonic.init_workdir)
   # 2. Each image once per model.
-  _, emb_v1, _ = v1_verifier(v1)
-  _, emb_v2, names = v2_verifier(v2)
-  _, emb_start, _ = v2_verifier(start)
+  emb_v1 = v1_verifier.embed(v1)
+  emb_v2, names = v2_verifier.embed(v2), v2_verifier.names
+  emb_start = v2_verifier.embed(start)
   # 3. The three modes, and the start model as v2 for the baseline.
-  pairs = _pair_index(v2_verifier)
+  pairs = v2_verifier.pairs
   far = config.eval.target_far
   results = compatibility.evaluate_compatibility(emb_v1, emb_v2, *pairs, far)
   results["baseline_v1_init"] = compatibility.evaluate_compatibility(

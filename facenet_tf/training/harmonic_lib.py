@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from facenet_tf import config as config_lib
 from facenet_tf import workdir as workdir_lib
+from facenet_tf.training import evaluators
 from facenet_tf.training import harmonic_eval
 from facenet_tf.training import harmonic_trainer
 from facenet_tf.training import hooks
@@ -159,10 +160,10 @@ def train(config, workdir, strategy=None):
   # The re-initialised layer gives way to the trained one.
   start_step = train_lib.resume(manager, workdir, step)
   writer = summaries.TrainSummaries(workdir, config.loss.metric, chief)
-  verifier = inputs.verifier(config, tuple(v2.image_size)) if chief else None
   run_hooks = hooks.standard_hooks(config, writer, manager)
   if chief:
-    run_hooks.append(hooks.EvalHook(verifier, writer,
+    run_evaluators = evaluators.build(config, tuple(v2.image_size))
+    run_hooks.append(hooks.EvalHook(run_evaluators, writer,
                                     config.train.eval_every))
   exporter = hooks.ExportHook(config, workdir)
   state = {"v1": v1, "v2": v2, "step": step}
@@ -175,8 +176,9 @@ def train(config, workdir, strategy=None):
          "phase1_steps": h.phase1_steps, "phase2_steps": h.phase2_steps,
          "num_replicas": strategy.num_replicas_in_sync}
   if chief:
-    out.update(harmonic_eval.evaluate(config, workdir, v1, v2, verifier,
-                                      writer, out["steps"]))
+    out.update(harmonic_eval.evaluate(
+        config, workdir, v1, v2, run_evaluators[config_lib.VERIFICATION],
+        writer, out["steps"]))
     out["saved_model"] = exporter.saved_model
     out["thresholds"] = (exporter.thresholds.to_dict()
                          if exporter.thresholds else None)

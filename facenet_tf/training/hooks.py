@@ -6,7 +6,8 @@
   CheckpointHook  every train.checkpoint_every steps, and at the end: a
                   finished loop is always checkpointed, so a resumed run
                   never repeats it
-  EvalHook        every train.eval_every steps: held-out verification to
+  EvalHook        every train.eval_every steps: the run's evaluators
+                  (config.eval and config.evals: training/evaluators.py) to
                   TensorBoard's eval/ (the last step is left to the run's
                   final evaluation: `at_end` does it and keeps it)
   ExportHook      at the end: thresholds calibrated on
@@ -22,6 +23,8 @@ from facenet_tf import export
 from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.evaluation import calibration
+from facenet_tf.evaluation import eval_lib
+from facenet_tf.training import evaluators as evaluators_lib
 from facenet_tf.training import loop
 from facenet_tf.training import optimizers
 
@@ -75,13 +78,14 @@ class CheckpointHook(loop.Hook):
 
 
 class EvalHook(loop.Hook):
-  """`verifier(embedder)` (training/inputs.py) every `every` steps before
-  the last; `at_end`: also after the loop, kept in `final` as
-  (result, embeddings, identity names)."""
+  """Every evaluator of `evaluators` ({name: evaluator}, training/
+  evaluators.py) every `every` steps before the last; `at_end`: also after
+  the loop, kept in `final` as {name: (result, embeddings, identity
+  names)}. TensorBoard's eval/ gets <name>_accuracy, _val, _auc, ..."""
 
-  def __init__(self, verifier, writer, every, at_end=False):
+  def __init__(self, evaluators, writer, every, at_end=False):
     super().__init__(every)
-    self.verifier, self.writer, self.at_end = verifier, writer, at_end
+    self.evaluators, self.writer, self.at_end = evaluators, writer, at_end
     self.final = None
 
   def due(self, state):
@@ -95,15 +99,15 @@ class EvalHook(loop.Hook):
       self.final = self._evaluate(state)
 
   def _evaluate(self, state):
-    result, emb, names = self.verifier(state.trainer.embedder)
-    self.writer.write_eval(state.step, {
-        "verification_accuracy": result["accuracy"],
-        "verification_accuracy_std": result["accuracy_std"],
-        "verification_val": result["val"], "verification_auc": result["auc"],
-        "verification_eer": result["eer"]})
-    loop.report("step %d held-out verification accuracy %.4f +- %.4f",
-                state.step, result["accuracy"], result["accuracy_std"])
-    return result, emb, names
+    out = {}
+    for name, evaluator in self.evaluators.items():
+      result, emb, names = evaluator(state.trainer.embedder)
+      self.writer.write_eval(state.step, {
+          f"{name}_{key}": result[key] for key in evaluators_lib.SCALAR_KEYS})
+      loop.report("step %d held-out %s accuracy %.4f +- %.4f", state.step,
+                  name, result["accuracy"], result["accuracy_std"])
+      out[name] = (result, emb, names)
+    return out
 
 
 class ExportHook(loop.Hook):
@@ -135,11 +139,14 @@ def calibrate(config, embedder):
   e = config.eval
   if not e.calibration_pairs:
     return None
+  # The float crops, not rounded to the export's uint8 as the verifier's
+  # (eval_lib.of_keras): the thresholds recorded so far were chosen so.
   forward = tf.function(lambda x: embedder(x, training=False))
+  model = eval_lib.Embedder(lambda x: forward(x).numpy(),
+                            tuple(embedder.image_size), "training")
   return calibration.calibrate(
-      lambda x: forward(x).numpy(), tuple(embedder.image_size),
-      e.calibration_pairs, e.calibration_images_dir or None, e.target_far,
-      crop_fraction=e.crop_fraction or None)
+      model, e.calibration_pairs, e.calibration_images_dir or None,
+      e.target_far, crop_fraction=e.crop_fraction or None)
 
 
 def export_run_model(embedder, workdir, thresholds, output=None,

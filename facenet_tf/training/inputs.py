@@ -1,9 +1,9 @@
-"""What a run trains on and verifies against, chosen by `config.data.source`.
+"""What a run trains on, chosen by `config.data.source`.
 
   synthetic  procedurally rendered faces (the built-in demo): batches are a
              pure function of (seed, step), so a resumed run sees exactly
              the batches an uninterrupted one would; verification on
-             held-out synthetic identities.
+             held-out synthetic identities (training/evaluators.py).
   tfrecords  identity shards written by `data_pipelines.build_tfrecords`,
              read by the P x K + R sampler (`facenet_tf.data.pk_sampler`);
              verification on an LFW-format pairs file (`config.eval`). A
@@ -19,28 +19,16 @@ import json
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import augment as augment_lib
 from facenet_tf.data import pk_sampler
 from facenet_tf.data import shards
-from facenet_tf.data import synthetic_faces
 from facenet_tf.data import synthetic_input
-from facenet_tf.evaluation import eval_lib
-from facenet_tf.evaluation import lfw_protocol
-from facenet_tf.evaluation import verification
 
 
-def embed(embedder, images, batch_size=256):
-  """Embeddings [N, D] of uint8/float images, in inference mode."""
-  forward = tf.function(lambda x: embedder(x, training=False))
-  return np.concatenate([
-      forward(tf.cast(images[i:i + batch_size], tf.float32)).numpy()
-      for i in range(0, len(images), batch_size)])
-
-
-def _square(image_size):
+def square_size(image_size):
+  """The side of a square `image_size`; synthetic faces are square."""
   height, width = image_size
   if height != width:
     raise ValueError(f"Synthetic faces are square; this model takes "
@@ -91,7 +79,7 @@ def train_iterator(config, strategy, image_size, start_step):
   """A distributed iterator of global P x K + R batches from `start_step`."""
   d = config.data
   if d.source == "synthetic":
-    pool = synthetic_input.train_pool(d.synthetic, _square(image_size),
+    pool = synthetic_input.train_pool(d.synthetic, square_size(image_size),
                                       config.seed)
     fn = synthetic_input.train_dataset_fn(pool, d, config.seed, start_step,
                                           config.train.steps)
@@ -113,70 +101,3 @@ def train_iterator(config, strategy, image_size, start_step):
         crop_fraction=spec.model_crop_fraction, name=t.name or None,
         teacher=_needs_teacher_targets(config))
   return iter(strategy.distribute_datasets_from_function(fn))
-
-
-class SyntheticVerifier:
-  """10-fold verification on held-out synthetic identities (LFW-style).
-
-  The images and pairs are made once; each call embeds them with the
-  current weights, so the same check runs during and after training.
-  """
-
-  def __init__(self, config, image_size):
-    s = config.data.synthetic
-    self.images, self.labels = synthetic_input.eval_set(
-        s, _square(image_size), config.seed)
-    self.pairs = verification.make_pairs(self.labels, 10,
-                                         s.eval_pairs_per_fold,
-                                         seed=config.seed)
-    self.target_far = config.eval.target_far
-
-  def __call__(self, embedder):
-    """(verification.evaluate dict, embeddings, identity names)."""
-    emb = embed(embedder, self.images)
-    first, second, issame, folds = self.pairs
-    dist = np.sum((emb[first] - emb[second]) ** 2, axis=1)  # squared L2, §3.1
-    names = [synthetic_faces.identity_name(i) for i in self.labels]
-    return (verification.evaluate(dist, issame, folds, self.target_far), emb,
-            names)
-
-
-class PairsVerifier:
-  """Verification on an LFW-format pairs file (View 1 or View 2), §5.1.
-
-  The images are seen as facenet-eval sees them: `config.eval.crop_fraction`
-  if set, else (0) their alignment spec's (eval_lib.default_crop_fraction),
-  rounded to the uint8 pixels the export takes, so the run's figures are
-  facenet-eval's on its export.
-  """
-
-  def __init__(self, config, image_size):
-    e = config.eval
-    pairs = lfw_protocol.read_pairs(e.pairs, e.images_dir or None)
-    self.paths, self.first, self.second, self.issame, fold = (
-        lfw_protocol.pair_image_index(pairs))
-    self.folds, _ = eval_lib.pair_folds(fold)
-    self.image_size = image_size
-    # The root read_pairs used: <root>/<name>/<file>.
-    self.crop_fraction = e.crop_fraction or eval_lib.default_crop_fraction(
-        os.path.dirname(os.path.dirname(self.paths[0])))
-    self.eval = e
-
-  def __call__(self, embedder):
-    forward = tf.function(lambda x: embedder(tf.cast(x, tf.float32),
-                                             training=False))
-    emb = eval_lib.embed_files(
-        lambda x: forward(eval_lib.to_uint8(x, embedder.channels)).numpy(),
-        self.paths, self.image_size, self.crop_fraction, flip=self.eval.flip,
-        progress=False)
-    dist = np.sum((emb[self.first] - emb[self.second]) ** 2, axis=1)
-    names = [os.path.basename(os.path.dirname(p)) for p in self.paths]
-    return (verification.evaluate(dist, self.issame, self.folds,
-                                  self.eval.target_far), emb, names)
-
-
-def verifier(config, image_size):
-  """The run's verification: held-out synthetic identities or a pairs file."""
-  if config.data.source == "synthetic":
-    return SyntheticVerifier(config, image_size)
-  return PairsVerifier(config, image_size)

@@ -3,7 +3,8 @@
 Build the model under the strategy, restore the latest checkpoint if any
 (the step counter and the data continue from it), then run the training
 loop (training/loop.py) with its hooks: TensorBoard summaries, checkpoints,
-held-out verification during and after training, and the export with the
+the configured evaluators (training/evaluators.py: held-out verification
+and config.evals) during and after training, and the export with the
 run's alignment spec and calibrated thresholds. Then the projector and
 results.json.
 """
@@ -17,6 +18,7 @@ from facenet_tf import atomic_files
 from facenet_tf import config as config_lib
 from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.training import evaluators
 from facenet_tf.training import hooks as hooks_lib
 from facenet_tf.training import inputs
 from facenet_tf.training import loop
@@ -91,7 +93,7 @@ def train(config, workdir, strategy=None):
   image_size = tuple(embedder.image_size)
   run_hooks = hooks_lib.standard_hooks(config, writer, manager)
   if chief:
-    evaluation = hooks_lib.EvalHook(inputs.verifier(config, image_size),
+    evaluation = hooks_lib.EvalHook(evaluators.build(config, image_size),
                                     writer, t.eval_every, at_end=True)
     exporter = hooks_lib.ExportHook(config, workdir)
     run_hooks += [evaluation, exporter]
@@ -103,15 +105,13 @@ def train(config, workdir, strategy=None):
     return {"workdir": os.path.abspath(workdir), "steps": state.step,
             "resumed_from_step": start_step, "chief": False,
             "seconds": round(time.time() - started, 2)}
-  result, emb, names = evaluation.final
+  _, emb, names = evaluation.final[config_lib.VERIFICATION]
   summaries.write_projector(workdir, emb[:t.projector_samples],
                             names[:t.projector_samples])
   alignment = spec_lib.read(workdir)
   thresholds = exporter.thresholds
-  out = {"verification_accuracy": result["accuracy"],
-         "verification_accuracy_std": result["accuracy_std"],
-         "verification_val": result["val"], "verification_far": result["far"],
-         "verification_auc": result["auc"],
+  out = {**evaluators.summary({name: result for name, (result, _, _)
+                               in evaluation.final.items()}),
          "saved_model": exporter.saved_model,
          "workdir": os.path.abspath(workdir),
          "steps": state.step, "resumed_from_step": start_step,
