@@ -158,7 +158,8 @@ def get_config(arg=None):
   # Learning from a teacher (losses/distillation.py): > 0 adds this weight x
   # a distillation loss to the teacher targets the shards carry
   # (data_pipelines/teacher_targets.py): 'cosine' (regress onto the
-  # teacher's direction) or 'relational' (match its distance matrix).
+  # teacher's direction), 'relational' (match its distance matrix) or
+  # 'harmonic' (§7: triplets mined across student and teacher embeddings).
   # triplet_weight scales the paper's triplet loss (0: distillation alone).
   c.loss.triplet_weight = 1.0
   c.loss.distill_weight = 0.0
