@@ -63,7 +63,7 @@ def aligned_faces(aligned_dir):
 def load(aligned_dir):
   """({crop path: (target, mirror)}, [failure]) of every stored part."""
   targets, failures = {}, []
-  for part in sorted((pathlib.Path(aligned_dir) / PARTS_DIR).glob("*.npz")):
+  for part in _parts(pathlib.Path(aligned_dir) / PARTS_DIR):
     with np.load(part) as arrays:
       for name, target, mirror in zip(arrays["outputs"], arrays["target"],
                                       arrays["mirror"]):
@@ -145,7 +145,7 @@ def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
   parts.mkdir(exist_ok=True)
   for stale in parts.glob(f".*{atomic_files.TEMPORARY_MARK}*"):
     stale.unlink()  # left by a killed run
-  first = len(list(parts.glob("*.npz")))
+  first = len(_parts(parts))
   jobs = [(str(input_dir), str(parts / f"part-{first + i:05d}.npz"),
            todo[start_at:start_at + chunk_size])
           for i, start_at in enumerate(range(0, len(todo), chunk_size))]
@@ -164,6 +164,11 @@ def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
              "failures": failures}
   atomic_files.write_json(aligned_dir / SUMMARY_NAME, summary, indent=1)
   return summary
+
+
+def _parts(directory):
+  """The finished parts, sorted (a hidden name is a write in progress)."""
+  return sorted(p for p in directory.glob("part-*.npz"))
 
 
 def _map(jobs, num_workers, runner, pipeline_args):
