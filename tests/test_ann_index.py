@@ -11,6 +11,7 @@ Probes are new images of 500 identities drawn the same way.
 import numpy as np
 import pytest
 
+from facenet_tf import export_metadata
 from facenet_tf.evaluation import ann_index
 from facenet_tf.evaluation import recognition
 
@@ -75,7 +76,9 @@ def test_bad_kind_is_refused(data):
 class _Recognizer:
   """What a Gallery reads of its recognizer: no model is run here."""
   model = type("Model", (), {"embedding_dim": 128})()
-  metadata = {"architecture": "test", "embedding_dim": 128}
+  metadata = export_metadata.ExportMetadata(
+      architecture="test", image_size=(64, 64), channels=3,
+      embedding_dim=128)
   alignment = type("Spec", (), {"name": "landmarks-v1"})()
   model_path = "none"
 
