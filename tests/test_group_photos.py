@@ -39,7 +39,7 @@ def scene():
   """(recognizer, gallery, [(photo array, placed faces)])."""
   from facenet_tf import photos
   recognizer = photos.FaceRecognizer()
-  gallery = photos.Gallery(recognizer)
+  gallery = photos.Gallery(recognizer, far=1e-3)  # the open-set point
   for name in PEOPLE:
     report = gallery.enroll(name, [str(_lfw(name, i)) for i in (2, 3, 4)])
     assert report["enrolled"] == 3, report

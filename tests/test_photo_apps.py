@@ -34,6 +34,12 @@ def _last_json(done):
   return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _json_document(done, returncode=0):
+  """--json: stdout is exactly one JSON document (#31 item 3)."""
+  assert done.returncode == returncode, done.stderr[-3000:]
+  return json.loads(done.stdout)
+
+
 def _bomb():
   """A PNG header claiming 30,000 x 30,000 pixels (900M)."""
   def chunk(kind, data):
@@ -72,12 +78,16 @@ def test_compare_uncropped_photos_gives_the_right_answer(photo_dir):
   done = _app("compare", tree / "Al_Gore/Al_Gore_0001.jpg",
               tree / "Al_Gore/Al_Gore_0002.jpg",
               tree / "Andre_Agassi/Andre_Agassi_0001.jpg", "--json")
-  result = _last_json(done)
+  result = _json_document(done)
   assert [f["face"] for f in result["faces"]] == [0, 0, 0]
   same = {(p["first"], p["second"]): p["same"] for p in result["pairs"]}
   assert same == {(0, 1): True, (0, 2): False, (1, 2): False}, done.stdout
-  assert result["threshold_source"].startswith("the model's calibrated")
-  assert "face 0 box (" in done.stdout
+  assert result["operating_point"]["calibrated_for"] == "best accuracy"
+  assert result["operating_point"]["calibrated_on"] == "LFW DevTrain pairs"
+  # The readable lines went to stderr, naming the threshold in words.
+  assert "face 0 box (" in done.stderr
+  assert "(best accuracy on LFW DevTrain pairs)" in done.stderr
+  assert "/shared/" not in done.stderr.replace(str(photo_dir), "")
   # Quiet: no TensorFlow start-up lines on the terminal.
   assert "oneDNN" not in done.stderr and "cuda" not in done.stderr.lower()
 
@@ -90,7 +100,9 @@ def test_compare_reports_each_bad_photo_and_goes_on(photo_dir):
   done = _app("compare", tree / "Al_Gore/Al_Gore_0001.jpg",
               tree / "Al_Gore/Al_Gore_0002.jpg",
               *[bad / n for n in names], "--json")
-  result = _last_json(done)
+  # Some photos unreadable, the others compared: exit code 1 (#31 item 2).
+  result = _json_document(done, returncode=1)
+  assert "5 of 8 photos could not be read" in done.stderr
   assert result["summary"] == {"photos": 8, "faces": 2, "no_face": 1,
                                "unreadable": 5}
   problems = {pathlib.Path(p["photo"]).name: p["problem"]
@@ -127,11 +139,12 @@ def test_embed_recognize_and_cluster_photos(photo_dir, tmp_path):
                                                   "Serena_Williams")]
   gallery_file = tmp_path / "people.npz"
   done = _app("recognize", "--enroll_dir", enroll, "--save_gallery",
-              gallery_file, *probes)
-  first = _last_json(done)
+              gallery_file, "--json", *probes)
+  first = _json_document(done)
   names = [f["nearest"] for f in first["faces"]]
   assert names == ["Al_Gore", "Andre_Agassi", "Serena_Williams"], done.stdout
-  again = _last_json(_app("recognize", "--gallery", gallery_file, *probes))
+  again = _json_document(_app("recognize", "--gallery", gallery_file,
+                              "--json", *probes))
   assert [f["distance"] for f in again["faces"]] == pytest.approx(
       [f["distance"] for f in first["faces"]], abs=1e-5)
   clusters = _last_json(_app("cluster", "--embeddings", embedded,
