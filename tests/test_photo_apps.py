@@ -7,6 +7,7 @@ get their own line and a count, and the others are still answered.
 """
 import io
 import json
+import os
 import pathlib
 import shutil
 import struct
@@ -150,3 +151,79 @@ def test_embed_recognize_and_cluster_photos(photo_dir, tmp_path):
   clusters = _last_json(_app("cluster", "--embeddings", embedded,
                              "--num_clusters", 3))
   assert clusters["num_items"] == 9 and clusters["photos_without_face"] == 1
+
+
+@pytest.mark.integration
+def test_compare_and_recognize_share_one_operating_point(photo_dir, tmp_path):
+  """#31 item 1: a pair compare calls "same" is recognized too, both name
+  the same threshold in words; --far 1e-3 selects the open-set one."""
+  tree = photo_dir / "tree"
+  first, second = (tree / "Al_Gore" / f"Al_Gore_000{i}.jpg" for i in (1, 2))
+  compared = _json_document(_app("compare", first, second, "--json"))
+  (tmp_path / "people" / "Al_Gore").mkdir(parents=True)
+  shutil.copy(first, tmp_path / "people" / "Al_Gore")
+  recognized = _json_document(_app("recognize", "--enroll_dir",
+                                   tmp_path / "people", "--json", second))
+  assert compared["operating_point"] == recognized["operating_point"]
+  assert compared["operating_point"]["description"] == (
+      "best accuracy on LFW DevTrain pairs")
+  [pair], [face] = compared["pairs"], recognized["faces"]
+  assert face["distance"] == pytest.approx(pair["distance"], abs=1e-4)
+  assert pair["same"] and face["name"] == "Al_Gore"
+  assert face["description"] == "best accuracy on LFW DevTrain pairs"
+  strict = _app("recognize", "--enroll_dir", tmp_path / "people", "--far",
+                "1e-3", second)
+  assert strict.returncode == 0, strict.stderr[-3000:]
+  assert "(FAR 1e-3 on LFW DevTrain pairs)" in strict.stdout
+
+
+@pytest.mark.integration
+def test_nothing_readable_exits_2_with_one_json_document(photo_dir):
+  bad = photo_dir / "bad"
+  done = _app("compare", bad / "missing.jpg", bad / "notes.jpg", "--json")
+  result = _json_document(done, returncode=2)
+  assert result["summary"]["unreadable"] == 2
+  errors = [line for line in done.stderr.splitlines() if ": error: " in line]
+  assert errors == ["compare.py: error: none of the 2 photos could be read"]
+
+
+_PYTHON_API = """
+import warnings
+from facenet_tf import photos
+recognizer = photos.FaceRecognizer()
+print(recognizer.verify(FIRST, SECOND))
+print(recognizer.faces([WALL, BACKGROUND])[0])
+with warnings.catch_warnings(record=True) as caught:
+  warnings.simplefilter("always")
+  report = photos.Gallery(recognizer).enroll("Nobody", [WALL])
+print(report["enrolled"], [str(w.message) for w in caught])
+"""
+
+
+@pytest.mark.integration
+def test_python_api_prints_one_line_results_and_no_warnings_on_no_face(
+    photo_dir):
+  """#31 item 9: print(verify) is one line; photos without a face (a plain
+  wall and a photo upside down, where MTCNN's first stages find candidates
+  and the last rejects them) add no TensorFlow warnings, even with its
+  logging fully on; enrolling one is reported."""
+  tree = photo_dir / "tree"
+  background = photo_dir / "upside_down.jpg"
+  with Image.open(tree / "Andre_Agassi/Andre_Agassi_0001.jpg") as photo:
+    photo.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(background)
+  script = _PYTHON_API.replace("FIRST", repr(str(
+      tree / "Al_Gore/Al_Gore_0001.jpg"))).replace("SECOND", repr(str(
+          tree / "Al_Gore/Al_Gore_0002.jpg"))).replace(
+              "WALL", repr(str(photo_dir / "bad" / "wall.jpg"))).replace(
+                  "BACKGROUND", repr(str(background)))
+  done = subprocess.run([sys.executable, "-c", script], cwd=ROOT,
+                        capture_output=True, text=True, timeout=600,
+                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
+  assert done.returncode == 0, done.stderr[-3000:]
+  verdict, photo, enrolled = done.stdout.strip().splitlines()
+  assert verdict.startswith("Verification(same: distance ") and (
+      "(best accuracy on LFW DevTrain pairs)" in verdict)
+  assert photo.startswith("PhotoFaces(") and "0 faces" in photo
+  assert enrolled.startswith("0 [") and "no face found" in enrolled
+  for noise in ("rendezvous", "Incompatible shapes"):
+    assert noise not in done.stderr, done.stderr[-3000:]

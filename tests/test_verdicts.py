@@ -187,13 +187,17 @@ def test_the_packaged_model_holds_no_machine_path():
   """No absolute path in any file of the packaged model or its record
   (export JSON, checkpoint, graph), and its metadata still reads."""
   root = pathlib.Path(pretrained.__file__).parent
-  absolute = re.compile(rb"(?<![A-Za-z0-9_.])/(?:work|tmp|home|root|Users|"
-                        rb"srv|mnt|data)/|[A-Za-z]:\\\\")
+  unix = re.compile(rb"(?<![A-Za-z0-9_.])/(?:work|tmp|home|root|Users|srv|"
+                    rb"mnt|data|opt|var)/")
+  windows = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z]:\\\\?[A-Za-z]")
   files = [p for p in root.rglob("*") if p.is_file()
            and "__pycache__" not in p.parts]
   assert len(files) >= 6
   for path in files:
-    assert not absolute.search(path.read_bytes()), path
+    data = path.read_bytes()
+    assert not unix.search(data), path
+    if path.suffix in (".json", ".py"):
+      assert not windows.search(data), path
   metadata = export_metadata.read(pretrained.reference_model_path())
   assert metadata.thresholds.pairs == "LFW DevTrain pairs"
   assert pretrained.reference_figures()["thresholds"] == (
