@@ -49,7 +49,8 @@ class _Recognizer:
     out = []
     for photo in photos:
       if photo == "missing.jpg":
-        out.append(results.PhotoFaces(photo, [], None, f"{photo}: no such file"))
+        out.append(results.PhotoFaces(photo, [], None,
+                                      f"{photo}: no such file"))
         continue
       faces = [_face(photo, 0, (0, 0, 10, 10), np.asarray(e, np.float32))
                for e in self.faces_of.get(photo, [])]
@@ -148,6 +149,8 @@ def test_gallery_uses_the_verify_operating_point_and_reports_enrollment():
     report = gallery.enroll("Ann", ["ann.jpg", "wall.jpg", "missing.jpg"])
   assert report == {"enrolled": 1, "no_face": ["wall.jpg"],
                     "errors": ["missing.jpg: no such file"]}
+  assert repr(gallery) == ("Gallery(1 people, 1 faces; threshold 1.1 (best "
+                           "accuracy on LFW DevTrain pairs))")
   with warnings.catch_warnings():
     warnings.simplefilter("error")  # all enrolled: no warning
     assert gallery.enroll("Ann", ["ann.jpg"])["enrolled"] == 1

@@ -113,9 +113,10 @@ def identify(photo_paths):
     for who in answers:
       counts["faces"] += 1
       counts["known"] += who.name is not None
+      sign = "<=" if who.name else ">"
       output.say(f"{who.face.describe()}: {who.name or 'unknown'} (nearest "
-                 f"{who.nearest}, distance {who.distance:.3f} "
-                 f"{'<=' if who.name else '>'} {who.operating_point.threshold:.4g})")
+                 f"{who.nearest}, distance {who.distance:.3f} {sign} "
+                 f"{who.operating_point.threshold:.4g})")
       out.append(who.to_json())
   output.say(f"{counts['photos']} photos, {counts['faces']} faces ("
              f"{counts['known']} known), {counts['no_face']} without a face, "

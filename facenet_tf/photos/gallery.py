@@ -93,6 +93,10 @@ class Gallery:
   def __len__(self):
     return len(self.names)
 
+  def __repr__(self):
+    return (f"Gallery({len(self.people)} people, {len(self)} faces; "
+            f"{self.operating_point})")
+
   @property
   def threshold(self):
     return self.operating_point.threshold
