@@ -86,8 +86,9 @@ def test_embed_writes_sorted_rows_and_lists_the_unreadable(orl):
 @pytest.mark.integration
 def test_recognize_on_orl(orl):
   _, _, embedded, _ = orl
-  done = _app("recognize", "--embeddings", embedded)
-  result = _last_json(done)
+  done = _app("recognize", "--embeddings", embedded, "--json")
+  result = json.loads(done.stdout)  # stdout is one JSON document
+  assert done.returncode == 0, done.stderr[-3000:]
   print(done.stdout)
   assert (result["gallery"], result["known_probes"],
           result["unknown_probes"]) == (30, 270, 100)
@@ -141,7 +142,7 @@ def test_compare_prints_matrix_and_json(orl):
   assert [(p["first"], p["second"]) for p in result["pairs"]] == [
       (0, 1), (0, 2), (1, 2)]
   assert all(p["same"] == (p["distance"] <= 0.5) for p in result["pairs"])
-  assert "[0] vs [1]" in done.stdout
+  assert "[0] vs [1]" in done.stderr  # --json: readable lines on stderr
 
 
 @pytest.mark.integration
@@ -152,9 +153,9 @@ def test_compare_prints_matrix_and_json(orl):
                    "--aligned"], "No identity folder"),
     ("cluster", ["--embeddings", "{out}", "--threshold", "1",
                  "--num_clusters", "3"], "threshold"),
-    ("compare", ["--workdir", "{workdir}", "{tree}/s1/1.pgm",
+    ("compare", ["--workdir", "{workdir}", "{missing}/1.pgm",
                  "{tree}/zz_unreadable/broken.jpg", "--aligned"],
-     "Cannot read image"),
+     "none of the 2 photos could be read"),
 ])
 def test_user_errors_exit_2_with_one_line(orl, tmp_path, name, args, message):
   workdir, tree, embedded, _ = orl

@@ -8,7 +8,8 @@
     <output_dir>/no_face.csv      path: photos in which no face was found
 
 Rows are images (`--aligned` crops) or faces of photos: then index.csv has
-the columns face (its index in its photo, largest first), x1, y1, x2, y2
+the columns face (its index in its photo, in reading order: rows top to
+bottom, left to right; the main face is the largest box), x1, y1, x2, y2
 (the box in the photo's pixels) and score (MTCNN's).
 
 Image files are read by the one reader (data/reading.py: EXIF orientation,
@@ -65,11 +66,16 @@ class EmbeddedImages:
   no_face: list = dataclasses.field(default_factory=list)
 
   def main_faces(self):
-    """Row indices of each photo's largest face (all rows for crops)."""
+    """Row indices of each photo's main face, its largest box (faces come
+    in reading order), in row order; all rows for crops."""
     if self.faces is None:
       return np.arange(len(self.paths))
-    return np.array([i for i, f in enumerate(self.faces) if f["face"] == 0],
-                    np.int64)
+    largest = {}
+    for row, (path, face) in enumerate(zip(self.paths, self.faces)):
+      x1, y1, x2, y2 = face["box"]
+      if path not in largest or (x2 - x1) * (y2 - y1) > largest[path][0]:
+        largest[path] = ((x2 - x1) * (y2 - y1), row)
+    return np.array(sorted(row for _, row in largest.values()), np.int64)
 
 
 def saved_model_path(saved_model=None, workdir=None):

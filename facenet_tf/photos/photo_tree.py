@@ -1,8 +1,8 @@
 """Every face of every photo of a tree `<identity>/<photo>`, embedded.
 
 The rows of the returned `embedding_io.EmbeddedImages` are faces: a photo
-gives one row per face found (largest first, `faces[i]["face"] == 0` is its
-main face), none when no face is found (listed in `no_face`), and a photo
+gives one row per face found (in reading order; its main face is the
+largest, `EmbeddedImages.main_faces`), none when no face is found (listed in `no_face`), and a photo
 that cannot be read is in `skipped` with the reason. Nothing is dropped
 silently.
 """
