@@ -45,8 +45,9 @@ def walk_files(root):
   """Relative POSIX paths of every non-hidden file under `root`, any depth.
 
   Order: a folder's files (sorted), then each sub-folder's (sorted), as a
-  sorted os.walk lists them. Links are followed; a folder whose real path is
-  one of its ancestors' (a loop) is not entered.
+  sorted os.walk lists them. Links are followed; a folder that is, through
+  links, one of the folders it is reached through or one of their
+  ancestors (a loop) is not entered.
   """
   found = []
 
@@ -57,53 +58,63 @@ def walk_files(root):
       if not _is_folder(entry):
         continue
       real = os.path.realpath(entry.path)
-      if real not in ancestors:
+      if not any(_contains(real, folder) for folder in ancestors):
         visit(entry.path, f"{prefix}{entry.name}/", ancestors | {real})
 
   visit(os.fspath(root), "", frozenset({os.path.realpath(root)}))
   return found
 
 
+def _contains(outer, inner):
+  """Whether real path `outer` is `inner` or one of its ancestors."""
+  return os.path.commonpath([outer, inner]) == outer
+
+
+def is_loop(folder, root):
+  """Whether `folder` (under `root`) is, through links, `root` itself or
+  one of its ancestors: listing it would list the tree again."""
+  return _contains(os.path.realpath(folder), os.path.realpath(root))
+
+
 def _is_image(name, extensions):
   return name.lower().endswith(tuple(extensions))
 
 
-def list_photos(root, extensions=reading.IMAGE_EXTENSIONS):
+def list_photos(root, unlabelled=True, extensions=reading.IMAGE_EXTENSIONS):
   """(paths, identities) of the images of a tree, sorted.
 
   `root/<identity>/<image>` has its folder's name as identity;
   `root/<image>` is unlabelled (identity UNLABELLED, ""), so a flat folder
-  of photos is a tree too. Unlabelled photos come first, then identities
-  sorted by name, each's files sorted. Only files with one of `extensions`
-  (case-insensitive) count. An identity folder that is a link to the root
-  or to one of its ancestors (a loop) is left out.
+  of photos is a tree too; `unlabelled` False leaves such photos out (for
+  tools that need every photo's identity). Unlabelled photos come first,
+  then identities sorted by name, each's files sorted. Only files with one
+  of `extensions` (case-insensitive) count. An identity folder that is a
+  link to the root or to one of its ancestors (a loop) is left out.
 
   Raises:
     FileNotFoundError: `root` is not a directory.
-    EmptyTreeError: it holds no image, directly or in an identity folder.
+    EmptyTreeError: it holds no image (that counts), naming it.
   """
   if not os.path.isdir(root):
     raise FileNotFoundError(f"Images directory {root} does not exist.")
   root = os.path.abspath(root)
-  real_root = os.path.realpath(root)
   paths, identities = [], []
   entries = _visible_entries(root)
   for entry in entries:
-    if not _is_folder(entry) and _is_image(entry.name, extensions):
+    if (unlabelled and not _is_folder(entry)
+        and _is_image(entry.name, extensions)):
       paths.append(entry.path)
       identities.append(UNLABELLED)
   for entry in entries:
-    if not _is_folder(entry):
-      continue
-    real = os.path.realpath(entry.path)
-    if os.path.commonpath([real, real_root]) == real:
-      continue  # a loop: the root's own photos under another name
+    if not _is_folder(entry) or is_loop(entry.path, root):
+      continue  # a loop would list the root's photos under another name
     for photo in _visible_entries(entry.path):
       if not _is_folder(photo) and _is_image(photo.name, extensions):
         paths.append(photo.path)
         identities.append(entry.name)
   if not paths:
-    raise EmptyTreeError(
-        f"No images ({', '.join(extensions)}) in {root}: expected "
-        f"{root}/<photo> or {root}/<identity>/<photo>.")
+    what, shapes = ("images", f"{root}/<photo> or ") if unlabelled else (
+        "identity folder with images", "")
+    raise EmptyTreeError(f"No {what} ({', '.join(extensions)}) in {root}: "
+                         f"expected {shapes}{root}/<identity>/<photo>.")
   return paths, identities
