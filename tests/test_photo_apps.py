@@ -123,10 +123,11 @@ def test_embed_recognize_and_cluster_photos(photo_dir, tmp_path):
   shutil.copy(photo_dir / "bad" / "wall.jpg", tree / "Zz_Wall")
   shutil.copy(photo_dir / "bad" / "corrupt.jpg", tree / "Zz_Wall")
   embedded = tmp_path / "emb"
-  result = _last_json(_app("embed", "--images_dir", tree, "--output_dir",
-                           embedded))
+  done = _app("embed", "--images_dir", tree, "--output_dir", embedded)
+  assert done.returncode == 1, done.stderr[-3000:]  # corrupt.jpg
+  result = json.loads(done.stdout.strip().splitlines()[-1])
   assert (result["photos"], result["faces"], result["no_face"],
-          result["skipped"]) == (10, 9, 1, 1)
+          result["skipped"]) == (11, 9, 1, 1)
   index = (embedded / "index.csv").read_text().splitlines()
   assert index[0] == "row,path,identity,label,face,x1,y1,x2,y2,score"
   assert json.loads((embedded / "model.json").read_text())["alignment"]
