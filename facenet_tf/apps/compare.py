@@ -1,6 +1,6 @@
-"""facenet-compare: are the people in these photos the same?
+r"""facenet-compare: are the people in these photos the same?
 
-    facenet-compare [--saved_model PATH | --workdir DIR] PHOTO PHOTO ... \
+    facenet-compare [--model PATH] PHOTO PHOTO ... \
         [--aligned] [--threshold T] [--json]
 
 Every face of every photo is detected, aligned with the model's spec and
@@ -26,15 +26,12 @@ from facenet_tf.alignment import model_crop
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import calibration
-from facenet_tf.evaluation import embedding_io
-from facenet_tf.evaluation import recognition
 
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
 _THRESHOLD = flags.DEFINE_float(
     "threshold", None, "Pairs at a squared L2 distance <= threshold are the "
-    "same identity; default: the model's calibrated threshold, else "
-    f"{recognition.DEFAULT_THRESHOLD}.")
+    "same identity; default: the model's calibrated threshold, else 1.1.")
 _JSON = flags.DEFINE_bool("json", False, "End with one JSON line.")
 
 
@@ -54,6 +51,7 @@ def _faces_of_photos(photos, recognizer):
 
 
 def _aligned_images(paths, model_path):
+  from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
   model = export_loaders.load(model_path)
   pixels = embedding_io.load_images(paths, model_crop.ModelInput.of(model))
   faces = [{"photo": p, "face": 0, "box": None} for p in paths]
@@ -72,6 +70,7 @@ def main(photos):
         photos, recognizer(_saved_model_path()))
   threshold, source = (_THRESHOLD.value, "--threshold")
   if threshold is None:
+    from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
     threshold, source = calibration.default_threshold(
         metadata, "accuracy", recognition.DEFAULT_THRESHOLD)
   for problem in problems:

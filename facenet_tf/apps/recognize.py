@@ -1,10 +1,10 @@
-"""facenet-recognize: who is in these photos? And how well does it work?
+r"""facenet-recognize: who is in these photos? And how well does it work?
 
 Identify (photos after the flags): every face of every photo is matched
 against a gallery of known people, built from a tree of their photos or
 loaded from a file:
 
-    facenet-recognize [--saved_model PATH | --workdir DIR] \
+    facenet-recognize [--model PATH] \
         (--enroll_dir PEOPLE [--save_gallery people.npz] | --gallery FILE) \
         [--threshold T] PHOTO ...
 
@@ -36,8 +36,6 @@ from absl import flags
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import calibration
-from facenet_tf.evaluation import embedding_io
-from facenet_tf.evaluation import recognition
 
 _embedded_images = embedding_flags.define_input_flags(required=False)
 _GALLERY = flags.DEFINE_string(
@@ -64,6 +62,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the unknown identities.")
 
 def _gallery(recognizer):
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
+  from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
   if _GALLERY.value:
     return photos.Gallery.load(_GALLERY.value, recognizer, _THRESHOLD.value)
   gallery = photos.Gallery(recognizer, _THRESHOLD.value)
@@ -115,6 +114,7 @@ def identify(photo_paths):
 
 
 def evaluate():
+  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   embedded = _embedded_images()
   threshold = _THRESHOLD.value
   if threshold is None:
