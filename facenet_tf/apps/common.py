@@ -13,11 +13,17 @@ import sys
 from absl import app
 from absl import flags
 
+from facenet_tf import export_loaders
 from facenet_tf.apps import quiet
 
 _VERBOSE = flags.DEFINE_bool(
     "verbose", False, "Show TensorFlow's start-up lines, warnings and INFO "
     "logging (hidden by default).")
+
+
+# User errors an app can raise before it imports TensorFlow.
+_EARLY_USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError,
+                      export_loaders.ModelPathError)
 
 
 def user_errors():
@@ -105,7 +111,8 @@ def run(main, positional=False):
     try:
       main(argv)
     except Exception as e:  # pylint: disable=broad-except
-      if not isinstance(e, user_errors()):
+      if not (isinstance(e, _EARLY_USER_ERRORS)
+              or isinstance(e, user_errors())):
         raise
       fail(str(e))
   app.run(guarded, flags_parser=_parse_flags)
