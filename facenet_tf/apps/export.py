@@ -180,7 +180,8 @@ def main(argv):
                 "--model WORKDIR.")
   source = source or pretrained.reference_model_path()
   if not os.path.exists(source):
-    common.fail(f"No model at {source}.")
+    common.fail(f"No model at {source}: give a facenet-train workdir "
+                "(config.json, checkpoints/) or a SavedModel directory.")
   done = (_export_workdir(source) if export_loaders.is_workdir(source)
           else _convert_saved_model(source))
   print(json.dumps({("saved_model" if _FORMAT.value == "savedmodel"
