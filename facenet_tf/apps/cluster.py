@@ -62,8 +62,8 @@ flags.register_multi_flags_validator(
 
 def main(argv):
   del argv
-  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   embedded = _embedded_images()
+  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   threshold = _THRESHOLD.value
   if threshold is None and _NUM_CLUSTERS.value is None:
     # The model's calibrated same/different threshold (squared L2; on unit

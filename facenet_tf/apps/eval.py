@@ -103,10 +103,10 @@ def _given(model_flags):
 def load_model(path):
   """An eval_lib.Embedder of what a model flag names: an export, or a
   workdir (its saved_model/ if present, else its latest checkpoint)."""
+  workdir = path if export_loaders.is_workdir(path) else None
+  saved_model = None if workdir else export_loaders.export_path(path)
   from facenet_tf.evaluation import eval_lib  # pylint: disable=import-outside-toplevel
-  if export_loaders.is_workdir(path):
-    return eval_lib.load_embedder(workdir=path)
-  return eval_lib.load_embedder(saved_model=export_loaders.export_path(path))
+  return eval_lib.load_embedder(saved_model, workdir)
 
 
 def summary(result):
@@ -177,12 +177,12 @@ def _evaluate(embedder, with_v1):
 
 def main(argv):
   del argv
-  from facenet_tf.evaluation import eval_lib  # pylint: disable=import-outside-toplevel
   with_v1 = _given(_V1_MODEL_FLAGS) is not None
   if _OUTPUT_DIR.value:  # its plots need the `eval` extra: say so up front
     from facenet_tf.evaluation import plots  # pylint: disable=g-import-not-at-top,unused-import
+  embedder = load_model(_given(_MODEL_FLAGS))
+  from facenet_tf.evaluation import eval_lib  # pylint: disable=import-outside-toplevel
   try:
-    embedder = load_model(_given(_MODEL_FLAGS))
     result = _evaluate(embedder, with_v1)
   except eval_lib.InputError as error:
     common.fail(str(error))

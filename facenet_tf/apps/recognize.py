@@ -114,8 +114,8 @@ def identify(photo_paths):
 
 
 def evaluate():
-  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   embedded = _embedded_images()
+  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   threshold = _THRESHOLD.value
   if threshold is None:
     threshold, source = calibration.default_threshold(
