@@ -8,16 +8,68 @@
 (TensorFlow), `.tflite` runs on LiteRT (`ai-edge-litert`), `.onnx` on ONNX
 Runtime's CPU provider. Each loader reads the metadata its format carries
 (export_metadata.py), checks the input against it and embeds in batches.
+
+`export_path` turns what a user named on a model flag (an export, or a
+facenet-train workdir holding one) into the export's path, or raises
+ModelPathError saying what is wrong. Importing this module does not import
+TensorFlow; a SavedModel's loader does.
 """
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from facenet_tf import export_metadata
 from facenet_tf import extras
 
 SUFFIXES = {".tflite": "litert", ".onnx": "onnx"}
+# What makes a directory a facenet-train workdir (facenet_tf/workdir.py).
+WORKDIR_FILES = ("config.json", "checkpoints")
+
+
+class ModelPathError(ValueError):
+  """A model path that names no model this version can load."""
+
+
+def is_saved_model(path):
+  return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def is_workdir(path):
+  """Whether `path` is a facenet-train workdir (exported or not)."""
+  return os.path.isdir(path) and any(
+      os.path.exists(os.path.join(path, name)) for name in WORKDIR_FILES)
+
+
+def export_path(path):
+  """The export a model flag names: a SavedModel directory, a `.tflite` or
+  `.onnx` file, or a facenet-train workdir's saved_model/.
+
+  Raises:
+    ModelPathError: nothing at `path`, a workdir not exported yet, or no
+      format this version reads (the message says which).
+  """
+  path = os.fspath(path)
+  if os.path.isdir(path):
+    if is_saved_model(path):
+      try:
+        export_metadata.read(path)
+      except ValueError as e:
+        raise ModelPathError(str(e)) from None
+      return path
+    if is_saved_model(os.path.join(path, "saved_model")):
+      return export_path(os.path.join(path, "saved_model"))
+    if is_workdir(path):
+      raise ModelPathError(f"{path} is a facenet-train workdir without an "
+                           "export: run facenet-export --model on it.")
+    raise ModelPathError(f"{path} is neither a SavedModel directory nor a "
+                         "facenet-train workdir.")
+  if not os.path.exists(path):
+    raise ModelPathError(f"No model at {path}.")
+  if os.path.splitext(path)[1].lower() not in SUFFIXES:
+    raise ModelPathError(
+        f"{path}: unknown model format; give a SavedModel directory, a "
+        f"facenet-train workdir or a {' / '.join(SUFFIXES)} file.")
+  return path
 
 
 def load(path, num_threads=None):
@@ -102,20 +154,22 @@ class SavedModelEmbedder(ExportedModel):
   default_batch_size = 256
 
   def __init__(self, path):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
     self.metadata = export_metadata.read(path)
     # The signatures hold only weak references to the loaded variables: the
     # loaded object must stay alive as long as they are used.
     self._loaded = tf.saved_model.load(os.fspath(path))
+    self._constant = tf.constant
     self._embed = self._loaded.signatures["serving_default"]
     self._embed_encoded = self._loaded.signatures[
         export_metadata.ENCODED_SIGNATURE]
 
   def _run(self, images):
-    return self._embed(images=tf.constant(images))["embeddings"].numpy()
+    return self._embed(images=self._constant(images))["embeddings"].numpy()
 
   def embed_encoded(self, encoded, batch_size=None):
     """Embeds a sequence of encoded JPEG/PNG images (bytes), any size."""
-    run = lambda batch: self._embed_encoded(images=tf.constant(batch))[
+    run = lambda batch: self._embed_encoded(images=self._constant(batch))[
         "embeddings"].numpy()
     return self._batched(run, np.asarray(encoded, dtype=object), batch_size)
 

@@ -42,7 +42,7 @@ def test_a_missing_extra_names_its_install_command(module, dependency, extra,
   message = str(error.value)
   assert "\n" not in message, message
   assert message.endswith(f'which is not installed: pip install -e ".[{extra}]"')
-  assert extras.MissingExtra in common.USER_ERRORS  # exit 2, one line
+  assert extras.MissingExtra in common.user_errors()  # exit 2, one line
 
 
 @pytest.mark.unit

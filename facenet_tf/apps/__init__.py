@@ -1,4 +1,2 @@
-"""The command-line apps; importing them imports TensorFlow quietly."""
-from facenet_tf.apps import quiet
-
-quiet.import_tensorflow()
+"""The command-line apps. Importing one does not import TensorFlow: flags
+parse first, and each app imports the library inside its main."""

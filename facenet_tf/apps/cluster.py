@@ -1,7 +1,7 @@
 """facenet-cluster: cluster the faces of photos by their embeddings (§5.8).
 
-    facenet-cluster (--embeddings OUT | --images_dir TREE [--saved_model PATH
-        | --workdir DIR] [--aligned]) [--method agglomerative|components]
+    facenet-cluster (--embeddings OUT | --images_dir TREE [--model PATH]
+        [--aligned]) [--method agglomerative|components]
         [--threshold T | --num_clusters K] [--metric squared_l2|cosine]
         [--linkage average|complete|single] [--output_csv FILE]
         [--links_dir DIR]
@@ -34,7 +34,6 @@ from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import clustering
-from facenet_tf.evaluation import recognition
 
 _embedded_images = embedding_flags.define_input_flags(unlabelled=True)
 _METHOD = flags.DEFINE_enum("method", "agglomerative", clustering.METHODS,
@@ -72,6 +71,7 @@ flags.register_multi_flags_validator(
 def main(argv):
   del argv
   embedded = _embedded_images()
+  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   threshold = _THRESHOLD.value
   if threshold is None and _NUM_CLUSTERS.value is None:
     # The model's calibrated same/different threshold (squared L2; on unit

@@ -3,6 +3,9 @@
 A wrong flag, a missing file or a config that cannot run is the user's to
 fix: it gets one line on stderr naming what is wrong, exit code 2 and no
 traceback. Anything else is a bug and keeps its traceback.
+
+Nothing here imports TensorFlow: an app's flags parse (and `--help` or a
+wrong flag answers) before its main imports the library.
 """
 import os
 import sys
@@ -10,23 +13,35 @@ import sys
 from absl import app
 from absl import flags
 
-from facenet_tf import config as config_lib
-from facenet_tf import extras
+from facenet_tf import export_loaders
 from facenet_tf.apps import quiet
-from facenet_tf.data import reading
-from facenet_tf.data import shards
-from facenet_tf.evaluation import eval_lib
-from facenet_tf.photos import gallery
-from facenet_tf.training import strategy as strategy_lib
 
 _VERBOSE = flags.DEFINE_bool(
     "verbose", False, "Show TensorFlow's start-up lines, warnings and INFO "
     "logging (hidden by default).")
 
-USER_ERRORS = (config_lib.ConfigError, strategy_lib.StrategyError,
-               shards.ShardError, eval_lib.InputError, FileNotFoundError,
-               FileExistsError, NotADirectoryError, reading.PhotoError,
-               gallery.GalleryError, extras.MissingExtra)
+
+# User errors an app can raise before it imports TensorFlow.
+_EARLY_USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError,
+                      export_loaders.ModelPathError)
+
+
+def user_errors():
+  """The exception classes that mean a user error (imports the library)."""
+  # pylint: disable=import-outside-toplevel
+  from facenet_tf import config as config_lib
+  from facenet_tf import export_loaders
+  from facenet_tf import extras
+  from facenet_tf.data import reading
+  from facenet_tf.data import shards
+  from facenet_tf.evaluation import eval_lib
+  from facenet_tf.photos import gallery
+  from facenet_tf.training import strategy as strategy_lib
+  return (config_lib.ConfigError, strategy_lib.StrategyError,
+          shards.ShardError, eval_lib.InputError, FileNotFoundError,
+          FileExistsError, NotADirectoryError, reading.PhotoError,
+          gallery.GalleryError, extras.MissingExtra,
+          export_loaders.ModelPathError)
 
 
 def fail(message):
@@ -51,6 +66,7 @@ def _parse_flags(argv):
 
 def config_value(holder):
   """The --config ConfigDict; a file that failed to load is a user error."""
+  from facenet_tf import config as config_lib  # pylint: disable=import-outside-toplevel
   config = holder.value
   try:
     config.keys()  # config_flags defers a load failure to the first access
@@ -62,16 +78,17 @@ def config_value(holder):
 
 
 def _describe_app(main):
-  """Makes a console script's `--help` show its app's docstring and flags.
+  """Makes `--help` show the app's docstring and all its flags.
 
   absl prints `__main__`'s docstring and the key flags of sys.argv[0]: the
   app under `python -m facenet_tf.apps.X`, but pip's wrapper script (no
-  docstring, no flags) under `facenet-X`.
+  docstring, no flags) under `facenet-X`; either way the flags the app
+  defines through embedding_flags and this module (--verbose) are not key
+  flags of sys.argv[0] until registered here.
   """
   app_module = sys.modules[main.__module__]
-  if sys.modules["__main__"] is app_module:
-    return
-  sys.modules["__main__"].__doc__ = app_module.__doc__
+  if sys.modules["__main__"] is not app_module:
+    sys.modules["__main__"].__doc__ = app_module.__doc__
   for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
     if module.startswith("facenet_tf.apps."):
       for flag in module_flags:
@@ -93,6 +110,9 @@ def run(main, positional=False):
     quiet.quiet_logging(_VERBOSE.value)
     try:
       main(argv)
-    except USER_ERRORS as e:
+    except Exception as e:  # pylint: disable=broad-except
+      if not (isinstance(e, _EARLY_USER_ERRORS)
+              or isinstance(e, user_errors())):
+        raise
       fail(str(e))
   app.run(guarded, flags_parser=_parse_flags)

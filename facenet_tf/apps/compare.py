@@ -1,6 +1,6 @@
-"""facenet-compare: are the people in these photos the same?
+r"""facenet-compare: are the people in these photos the same?
 
-    facenet-compare [--saved_model PATH | --workdir DIR] PHOTO PHOTO ... \
+    facenet-compare [--model PATH] PHOTO PHOTO ... \
         [--aligned] [--threshold T | --far F] [--json]
 
 Every face of every photo is detected, aligned with the model's spec and
@@ -21,7 +21,6 @@ pairs, summary); the readable lines go to stderr.
 Exit codes: 0 every photo was read, 1 some could not be, 2 none could be
 (or a usage error).
 """
-from absl import flags
 import numpy as np
 
 from facenet_tf import export_loaders
@@ -29,8 +28,6 @@ from facenet_tf.alignment import model_crop
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.apps import verdicts
-from facenet_tf.data import reading
-from facenet_tf.evaluation import embedding_io
 
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
@@ -56,6 +53,8 @@ def _faces_of_photos(photos, recognizer):
 
 def _aligned_images(paths, model_path):
   """As `_faces_of_photos`, each image one aligned face."""
+  from facenet_tf.data import reading  # pylint: disable=import-outside-toplevel
+  from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
   model = export_loaders.load(model_path)
   model_input = model_crop.ModelInput.of(model)
   faces, pixels, problems = [], [], []

@@ -1,6 +1,6 @@
-"""facenet-embed: every face of every photo of a tree -> embeddings on disk.
+r"""facenet-embed: every face of every photo of a tree -> embeddings on disk.
 
-    facenet-embed [--saved_model PATH | --workdir DIR] \
+    facenet-embed [--model PATH] \
         (--images_dir TREE [--aligned] | --tfrecords SHARDS_DIR) \
         --output_dir OUT [--batch_size 64] \
         [--runner local|beam [--num_shards 16] [-- BEAM_PIPELINE_OPTIONS]]
@@ -37,8 +37,6 @@ from data_pipelines import runners
 from facenet_tf import export_loaders
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
-from facenet_tf.evaluation import embedding_io
-from facenet_tf.evaluation import embedding_records
 
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
@@ -63,6 +61,7 @@ _NUM_SHARDS = flags.DEFINE_integer("num_shards", 16, "Output shards of "
 def _embed_beam(pipeline_args, aligned):
   from data_pipelines import beam_embed  # pylint: disable=import-outside-toplevel
   flag_values = flags.FLAGS
+  from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
   beam_embed.run(_saved_model_path(), _OUTPUT_DIR.value, pipeline_args,
                  _IMAGES_DIR.value, _TFRECORDS.value, aligned,
                  _NUM_SHARDS.value, _BATCH_SIZE.value,
@@ -71,6 +70,9 @@ def _embed_beam(pipeline_args, aligned):
 
 
 def main(pipeline_args):
+  # pylint: disable=import-outside-toplevel
+  from facenet_tf.evaluation import embedding_io
+  from facenet_tf.evaluation import embedding_records
   problem = runners.check(_RUNNER.value, None, pipeline_args)
   if problem:
     common.fail(problem)

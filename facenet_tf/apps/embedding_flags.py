@@ -1,7 +1,8 @@
 """Flags of the apps that embed photos or read embeddings.
 
-    [--saved_model PATH | --workdir DIR]     the export (DIR/saved_model);
-                                             default: the packaged model
+    [--model PATH]                           a SavedModel, .tflite, .onnx or
+                                             a workdir's export; default:
+                                             the packaged model
     --embeddings DIR | --images_dir TREE     facenet-embed's output, or a tree
                                              of photos to embed
     [--aligned] [--min_confidence 0.9] [--detect_max_side 1024]
@@ -12,7 +13,7 @@ image as a face already aligned with that spec (e.g. by
 data_pipelines.align) and embeds its central view, as training saw it. Each
 define_* function defines its flags in the
 calling app and returns a function that, after flag parsing, gives what
-they name.
+they name. Nothing here imports TensorFlow until then.
 """
 import sys
 
@@ -20,26 +21,31 @@ from absl import flags
 
 from facenet_tf import export_loaders
 from facenet_tf import pretrained
-from facenet_tf.evaluation import embedding_io
+
+MODEL_HELP = ("The model: a SavedModel directory (facenet-export), a .tflite "
+              "or .onnx file (facenet-export --format), or a facenet-train "
+              "workdir (its export).")
 
 # Skipped images named on stderr; embedding_io.SKIPPED_FILE lists them all.
 _SHOWN_SKIPPED = 20
 
 
 def define_model_flags():
-  """--saved_model | --workdir; returns a function giving the export's path
-  (the packaged reference model when neither is given)."""
-  saved_model = flags.DEFINE_string(
-      "saved_model", None, "An exported model directory (facenet-export); "
-      "default: the reference model shipped with facenet_tf.")
-  workdir = flags.DEFINE_string(
-      "workdir", None, "A facenet-train workdir: uses its saved_model/.")
-  flags.mark_flags_as_mutual_exclusive(["saved_model", "workdir"])
+  """--model (or its old names --saved_model, --workdir, which take the
+  same); returns a function giving the export's path (the packaged
+  reference model when none is given), ModelPathError if it names none."""
+  model_flags = [
+      flags.DEFINE_string("model", None, MODEL_HELP + " Default: the "
+                          "reference model shipped with facenet_tf."),
+      flags.DEFINE_string("saved_model", None, "Same as --model."),
+      flags.DEFINE_string("workdir", None, "Same as --model.")]
+  flags.mark_flags_as_mutual_exclusive([f.name for f in model_flags])
 
   def path():
-    if saved_model.value is None and workdir.value is None:
+    given = [f.value for f in model_flags if f.value is not None]
+    if not given:
       return pretrained.reference_model_path()
-    return embedding_io.saved_model_path(saved_model.value, workdir.value)
+    return export_loaders.export_path(given[0])
 
   return path
 
@@ -96,6 +102,7 @@ def define_input_flags(required=True, unlabelled=False):
       common.fail("give --embeddings or --images_dir (or photos to "
                   "identify).")
     if embeddings.value:
+      from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
       return embedding_io.read_embeddings(embeddings.value)
     aligned, recognizer = photo_options()
     return embed_tree(saved_model_path(), images_dir.value, batch_size.value,
@@ -115,6 +122,7 @@ def embed_tree(saved_model, images_dir, batch_size, aligned=False,
   """The tree's faces (or, `aligned`, its whole images) embedded with the
   export at `saved_model`, the skipped photos named on stderr (photos
   directly in `images_dir` too, `unlabelled`: embedding_io.list_tree)."""
+  from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
   paths, identities = embedding_io.list_tree(images_dir, unlabelled)
   if aligned:
     embedded = embedding_io.embed_files(export_loaders.load(saved_model),

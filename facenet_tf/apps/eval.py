@@ -1,20 +1,22 @@
-"""facenet-eval: LFW-protocol verification of a model on a pairs file (§5.1).
+r"""facenet-eval: LFW-protocol verification of a model on a pairs file (§5.1).
 
-    facenet-eval (--saved_model PATH | --workdir DIR) --pairs FILE \
+    facenet-eval --model PATH --pairs FILE \
         [--images_dir D] [--flip] [--target_far 1e-3] [--crop_fraction F] \
         [--strict_alignment] \
         [--batch_size 64] [--output_dir OUT] [--json] \
         [--jpeg_quality Q] [--degrade_pixels N] \
-        [--v1_saved_model PATH | --v1_workdir DIR]
+        [--v1_model PATH]
 
+--model is a SavedModel directory, a .tflite or .onnx file, or a
+facenet-train workdir (its saved_model/ if present, else its latest
+checkpoint); --saved_model and --workdir are its old names.
 Prints accuracy (10-fold, thresholds chosen on the other 9), VAL at the
 target FAR with the FAR achieved, AUC and EER. With --json the last line is
 one JSON object with every metric and the per-fold values. --output_dir gets
 <pairs>_verification.json, <pairs>_roc.png and <pairs>_distances.png.
 --jpeg_quality and --degrade_pixels lower every crop's quality before the
 model sees it, as in the paper's Table 4 (see eval_input.degrade).
-With a v1 model (--v1_saved_model or --v1_workdir; the --saved_model or
---workdir model is then v2) it reports compatibility as in the paper's §7
+With a v1 model (--v1_model; the --model one is then v2) it reports compatibility as in the paper's §7
 Fig. 8: v1-v1, v2-v2 and v1->v2 (each pair's first image embedded by v1,
 the gallery, its second by v2, the probe); --output_dir gets
 <pairs>_compatibility.json and the three ROC curves in
@@ -30,17 +32,19 @@ import json
 
 from absl import flags
 
+from facenet_tf import export_loaders
 from facenet_tf.apps import common
+from facenet_tf.apps import embedding_flags
 from facenet_tf.evaluation import compatibility
-from facenet_tf.evaluation import eval_lib
-from facenet_tf.evaluation import pairs_evaluator
 
-_SAVED_MODEL = flags.DEFINE_string("saved_model", None,
-                                   "A facenet_tf export: a SavedModel directory, or a .tflite or .onnx file (facenet-export --format).")
-_WORKDIR = flags.DEFINE_string(
-    "workdir", None, "A facenet-train workdir: its saved_model/ if present, "
-    "else its latest checkpoint.")
-flags.mark_flags_as_mutual_exclusive(["saved_model", "workdir"], required=True)
+_MODEL_FLAGS = [
+    flags.DEFINE_string("model", None, embedding_flags.MODEL_HELP + " A "
+                        "workdir without an export is evaluated at its "
+                        "latest checkpoint."),
+    flags.DEFINE_string("saved_model", None, "Same as --model."),
+    flags.DEFINE_string("workdir", None, "Same as --model.")]
+flags.mark_flags_as_mutual_exclusive([f.name for f in _MODEL_FLAGS],
+                                     required=True)
 _PAIRS = flags.DEFINE_string(
     "pairs", None, "LFW pair list: pairs.txt (View 2, 10 folds) or "
     "pairsDevTest.txt-style (one set, dealt into 10 folds).", required=True)
@@ -60,7 +64,7 @@ _CROP_FRACTION = flags.DEFINE_float(
     "crop_fraction", None,
     "Centre fraction of each side kept, then resized to the model's input. "
     "Default: the alignment spec's (160/182) for an aligned tree, else "
-    f"{eval_lib.DEFAULT_CROP_FRACTION} (the face of 250x250 LFW images).")
+    "0.56 (the face of 250x250 LFW images).")
 flags.register_validator("crop_fraction",
                          lambda f: f is None or 0 < f <= 1,
                          "--crop_fraction must be in (0, 1].")
@@ -81,12 +85,28 @@ _OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None, "Write the JSON and the ROC and distance PNGs here.")
 _JSON = flags.DEFINE_bool("json", False,
                           "End with one line: the result as a JSON object.")
-_V1_SAVED_MODEL = flags.DEFINE_string(
-    "v1_saved_model", None, "The old model (v1) whose embeddings form the "
-    "gallery: compare it with this model (v2) as in the paper's §7.")
-_V1_WORKDIR = flags.DEFINE_string(
-    "v1_workdir", None, "As --v1_saved_model, from a facenet-train workdir.")
-flags.mark_flags_as_mutual_exclusive(["v1_saved_model", "v1_workdir"])
+_V1_MODEL_FLAGS = [
+    flags.DEFINE_string(
+        "v1_model", None, "The old model (v1) whose embeddings form the "
+        "gallery: compare it with this model (v2) as in the paper's §7; "
+        "any model --model takes."),
+    flags.DEFINE_string("v1_saved_model", None, "Same as --v1_model."),
+    flags.DEFINE_string("v1_workdir", None, "Same as --v1_model.")]
+flags.mark_flags_as_mutual_exclusive([f.name for f in _V1_MODEL_FLAGS])
+
+
+def _given(model_flags):
+  """The path the first set flag of `model_flags` names, or None."""
+  return next((f.value for f in model_flags if f.value is not None), None)
+
+
+def load_model(path):
+  """An eval_lib.Embedder of what a model flag names: an export, or a
+  workdir (its saved_model/ if present, else its latest checkpoint)."""
+  workdir = path if export_loaders.is_workdir(path) else None
+  saved_model = None if workdir else export_loaders.export_path(path)
+  from facenet_tf.evaluation import eval_lib  # pylint: disable=import-outside-toplevel
+  return eval_lib.load_embedder(saved_model, workdir)
 
 
 def summary(result):
@@ -144,24 +164,25 @@ def compatibility_summary(result):
 def _evaluate(embedder, with_v1):
   """Verification of `embedder`, or (with_v1) the three §7 modes with the
   --v1_* model as the gallery and `embedder` as the probes."""
+  from facenet_tf.evaluation import pairs_evaluator  # pylint: disable=import-outside-toplevel
   evaluator = pairs_evaluator.PairsEvaluator(
       _PAIRS.value, _IMAGES_DIR.value, target_far=_TARGET_FAR.value,
       crop_fraction=_CROP_FRACTION.value, flip=_FLIP.value,
       batch_size=_BATCH_SIZE.value, jpeg_quality=_JPEG_QUALITY.value,
       degrade_pixels=_DEGRADE_PIXELS.value)
-  gallery = (eval_lib.load_embedder(_V1_SAVED_MODEL.value, _V1_WORKDIR.value)
-             if with_v1 else None)
+  gallery = load_model(_given(_V1_MODEL_FLAGS)) if with_v1 else None
   return evaluator.evaluate(embedder, gallery, _OUTPUT_DIR.value,
                             _STRICT_ALIGNMENT.value)
 
 
 def main(argv):
   del argv
-  with_v1 = bool(_V1_SAVED_MODEL.value or _V1_WORKDIR.value)
+  with_v1 = _given(_V1_MODEL_FLAGS) is not None
   if _OUTPUT_DIR.value:  # its plots need the `eval` extra: say so up front
     from facenet_tf.evaluation import plots  # pylint: disable=g-import-not-at-top,unused-import
+  embedder = load_model(_given(_MODEL_FLAGS))
+  from facenet_tf.evaluation import eval_lib  # pylint: disable=import-outside-toplevel
   try:
-    embedder = eval_lib.load_embedder(_SAVED_MODEL.value, _WORKDIR.value)
     result = _evaluate(embedder, with_v1)
   except eval_lib.InputError as error:
     common.fail(str(error))

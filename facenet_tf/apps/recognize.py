@@ -1,10 +1,10 @@
-"""facenet-recognize: who is in these photos? And how well does it work?
+r"""facenet-recognize: who is in these photos? And how well does it work?
 
 Identify (photos after the flags): every face of every photo is matched
 against a gallery of known people, built from a tree of their photos or
 loaded from a file:
 
-    facenet-recognize [--saved_model PATH | --workdir DIR] \
+    facenet-recognize [--model PATH] \
         (--enroll_dir PEOPLE [--save_gallery people.npz] | --gallery FILE) \
         [--threshold T | --far F] [--json] PHOTO ...
 
@@ -42,8 +42,6 @@ from absl import flags
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
 from facenet_tf.apps import verdicts
-from facenet_tf.evaluation import embedding_io
-from facenet_tf.evaluation import recognition
 
 _embedded_images = embedding_flags.define_input_flags(required=False)
 _GALLERY = flags.DEFINE_string(
@@ -69,6 +67,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the unknown identities.")
 def _gallery(recognizer, output):
   """(the gallery, how many enrollment photos were read, unreadable)."""
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
+  from facenet_tf.evaluation import embedding_io  # pylint: disable=import-outside-toplevel
   chosen = _operating_point_flags.kwargs
   if _GALLERY.value:
     return photos.Gallery.load(_GALLERY.value, recognizer, **chosen), 0, 0
@@ -134,6 +133,7 @@ def identify(photo_paths):
 def evaluate():
   output = _output()
   embedded = _embedded_images()
+  from facenet_tf.evaluation import recognition  # pylint: disable=import-outside-toplevel
   point = _operating_point_flags.point(embedded.model_metadata)
   output.say(str(point))
   main_faces = embedded.main_faces()

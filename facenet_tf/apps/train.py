@@ -1,4 +1,4 @@
-"""facenet-train: train, evaluate and export one experiment.
+r"""facenet-train: train, evaluate and export one experiment.
 
     facenet-train --workdir /tmp/facenet_default        # the built-in demo
     facenet-train --config experiments/<name>.py:arg --workdir DIR \
@@ -11,6 +11,7 @@ workdir, steps, seconds, ... A config with a `harmonic` section runs the
 harmonic-embedding recipe instead (training/harmonic_lib.py, paper §7),
 whose JSON has v1_v1, v2_v2, v1_v2 and baseline_v1_init.
 """
+import importlib.util
 import json
 import os
 import sys
@@ -18,22 +19,22 @@ import sys
 from absl import flags
 from ml_collections import config_flags
 
-from facenet_tf import config as config_lib
 from facenet_tf.apps import common
-from facenet_tf.training import harmonic_lib
-from facenet_tf.training import strategy as strategy_lib
-from facenet_tf.training import train_lib
 
-_DEFAULT_CONFIG = os.path.join(os.path.dirname(config_lib.__file__),
-                               "config.py")
+# Loading a config imports TensorFlow, so the default one (the built-in
+# demo) is named only when needed: after flag parsing, or in argv before
+# --config.KEY=VALUE overrides of it (_default_config_for_overrides).
+_DEFAULT_CONFIG = importlib.util.find_spec("facenet_tf.config").origin
+# training/strategy.py's STRATEGIES (tests/test_app_startup.py checks).
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", _DEFAULT_CONFIG,
+    "config", None,
     "Experiment config file[:arg]; default: the built-in synthetic-face demo.",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for the run's "
                                "config, checkpoints, logs and export.",
                                required=True)
-_STRATEGY = flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES,
+_STRATEGY = flags.DEFINE_enum("strategy", "default", STRATEGIES,
                               "tf.distribute strategy.")
 _NUM_CPU_DEVICES = flags.DEFINE_integer(
     "num_cpu_devices", 0, "With --strategy=mirrored: split the CPU into this "
@@ -43,7 +44,16 @@ _TPU = flags.DEFINE_string("tpu", "", "With --strategy=tpu: the TPU address.")
 
 def main(argv):
   del argv
-  config = common.config_value(_CONFIG)
+  # pylint: disable=import-outside-toplevel
+  from facenet_tf import config as config_lib
+  from facenet_tf.training import harmonic_lib
+  from facenet_tf.training import strategy as strategy_lib
+  from facenet_tf.training import train_lib
+  if _CONFIG.value is None:
+    config = config_lib.get_config()
+    config.lock()
+  else:
+    config = common.config_value(_CONFIG)
   strategy = strategy_lib.make_strategy(
       _STRATEGY.value, _NUM_CPU_DEVICES.value, _TPU.value)
   train = harmonic_lib.train if "harmonic" in config else train_lib.train
@@ -67,8 +77,20 @@ def _importable_config_package(argv):
         sys.path.insert(0, os.path.dirname(folder))
 
 
+def _default_config_for_overrides(argv):
+  """Puts --config=<the demo> before the first --config.KEY override when
+  no --config is given (overrides need a loaded config)."""
+  if any(a == "--config" or a.startswith("--config=") for a in argv):
+    return
+  for i, arg in enumerate(argv):
+    if arg.startswith("--config."):
+      argv.insert(i, f"--config={_DEFAULT_CONFIG}")
+      return
+
+
 def run():
   _importable_config_package(sys.argv)
+  _default_config_for_overrides(sys.argv)
   common.run(main)
 
 
