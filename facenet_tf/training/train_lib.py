@@ -107,7 +107,7 @@ def train(config, workdir, strategy=None):
             "seconds": round(time.time() - started, 2)}
   _, emb, names = evaluation.final[config_lib.VERIFICATION]
   summaries.write_projector(workdir, emb[:t.projector_samples],
-                            names[:t.projector_samples])
+                            names[:t.projector_samples], state.step)
   alignment = spec_lib.read(workdir)
   thresholds = exporter.thresholds
   out = {**evaluators.summary({name: result for name, (result, _, _)
