@@ -71,6 +71,7 @@ def train(config, workdir, strategy=None):
   """Trains, evaluates and exports; returns the result dict (results.json)."""
   started = time.time()
   config = config_lib.validate(config)
+  evaluators.check(config)
   config, strategy, chief, task_id = start_run(config, workdir, strategy)
   t = config.train
   with strategy.scope():
