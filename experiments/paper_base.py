@@ -6,7 +6,7 @@
         --config.eval.pairs=/data/lfw/pairs.txt \
         --config.eval.images_dir=/data/lfw_aligned
     facenet-train --config=experiments/paper_nn2.py:tpu --strategy tpu \
-        --tpu local --workdir gs://bucket/nn2 ...same data flags...
+        --tpu local --workdir /runs/nn2 ...the same three data flags...
 
 The data flags name shards written by data_pipelines.build_tfrecords from an
 aligned photo tree (docs/guide.md) and an LFW-format pairs file. Targets:
