@@ -88,8 +88,8 @@ def test_smoke_needs_nothing_prepared_and_the_targets_need_shards(arch):
 def test_smoke_command_runs_on_a_fresh_clone(tmp_path):
   """docs/guide.md's smoke command, from a directory holding nothing (no
   shards, no pairs, no ../shared): it trains, verifies on synthetic
-  identities and exports. nn4, the cheapest recipe: 181 s beside other jobs
-  (load 11 on 2 cores), so `large`."""
+  identities and exports. nn4, the cheapest recipe: 181-248 s beside other
+  jobs (load 11 on 2 cores), so `large`."""
   root = pathlib.Path(__file__).resolve().parents[1]
   workdir = tmp_path / "nn4_smoke"
   out = subprocess.run(
