@@ -6,7 +6,7 @@
         --config.eval.pairs=/data/lfw/pairs.txt \
         --config.eval.images_dir=/data/lfw_aligned
     facenet-train --config=experiments/paper_nn2.py:tpu --strategy tpu \
-        --tpu local --workdir gs://bucket/nn2 ...same data flags...
+        --tpu local --workdir /runs/nn2 ...the same three data flags...
 
 The data flags name shards written by data_pipelines.build_tfrecords from an
 aligned photo tree (docs/guide.md) and an LFW-format pairs file. Targets:
@@ -17,8 +17,16 @@ aligned photo tree (docs/guide.md) and an LFW-format pairs file. Targets:
          TPU), static shapes (the sampler's batches have a fixed size), a
          budget of 14 GiB per core (a 16 GB v5e chip); each core takes 225
          images of the global batch;
-  smoke  seconds on a CPU, the same code path (TFRecords, P x K + R sampler,
-         the budget's gradient cache, global mining) on a small batch.
+  smoke  seconds on a CPU with nothing prepared (big_vision's :runlocal):
+         the recipe's model, image size, loss, optimizer and the budget's
+         gradient cache on a small P x K + R batch of the built-in
+         synthetic faces, verified on held-out synthetic identities (as
+         `facenet-train --workdir W`, config.py). The real targets still
+         demand shards and a pairs file. To smoke-test your own data:
+
+    facenet-train --config=experiments/paper_nn2.py:smoke --workdir W \
+        --config.data.source=tfrecords --config.data.tfrecords.dir=SHARDS \
+        --config.eval.pairs=PAIRS --config.eval.images_dir=ALIGNED_LFW
 
 The batch is the paper's (§3.2): P = 40 identities x K = 40 faces ("around
 40 faces per identity") + R = 200 random negatives = 1,800 images, divisible
@@ -44,9 +52,9 @@ def recipe(arch, image_size, arg, smoke_budget_gib):
   """The recipe for `arch` at `image_size` on the hardware target of `arg`.
 
   `arg` is `[TARGET][,smoke]` (config.parse_arg; TARGET gpu8 by default):
-  `smoke` is the recipe's CPU run of seconds, whatever the target, with
-  `smoke_budget_gib` as its budget: small enough that the rule cuts its
-  20-image batch into chunks (of 10, for the factor measured).
+  `smoke` is the recipe's CPU run of seconds on synthetic faces, whatever
+  the target, with `smoke_budget_gib` as its budget: small enough that the
+  rule cuts its 20-image batch into chunks (of 10, for the factor measured).
   """
   target, smoke = config_lib.parse_arg(arg, TARGETS, "gpu8", "TARGET")
   c = config_lib.get_config()
@@ -67,6 +75,8 @@ def recipe(arch, image_size, arg, smoke_budget_gib):
   c.train.log_every = 100
   c.train.checkpoint_every = c.train.eval_every = 5000
   if smoke:
+    c.data.source = "synthetic"
+    c.data.synthetic = config_lib.get_config(config_lib.SMOKE).data.synthetic
     c.data.p, c.data.k, c.data.r = 4, 4, 4
     c.train.steps, c.train.log_every = 2, 1
     c.optimizer.boundaries, c.optimizer.learning_rates = (1,), (0.05, 0.005)

@@ -296,6 +296,13 @@ def validate(c):
            f"must be >= data.k ({c.data.k}).")
     _check(s.eval_identities >= 2 and s.eval_images_per_identity >= 2,
            "Verification needs >= 2 eval identities with >= 2 images each.")
+    # A synthetic run ignores these: say so rather than train on the wrong
+    # data (a :smoke recipe trains on synthetic faces unless told).
+    for key, value in (("data.tfrecords.dir", c.data.tfrecords.dir),
+                       ("eval.pairs", c.eval.pairs)):
+      _check(not value, f"{key} is set ({value!r}) but data.source is "
+             "'synthetic', which ignores it: add "
+             "--config.data.source=tfrecords to train and verify on files.")
   else:
     _check(bool(c.data.tfrecords.dir) and os.path.isdir(c.data.tfrecords.dir),
            f"data.tfrecords.dir {c.data.tfrecords.dir!r} is not a directory "

@@ -59,12 +59,23 @@ def save_config(config, workdir):
 
 
 def load_config(workdir):
+  """The run's config.json, validated.
+
+  config.json is the resolved config: with train.memory_budget_gb it also
+  holds the chunk derived from the budget (train_lib.start_run), which a
+  user may not set beside a budget; the check reads it as the user set it.
+  """
   filename = path(workdir, "config.json")
   if not os.path.exists(filename):
     raise FileNotFoundError(f"{filename} does not exist: is {workdir} a "
                             "facenet_tf training workdir?")
   with open(filename) as f:
-    return config_lib.validate(ml_collections.ConfigDict(json.load(f)))
+    config = ml_collections.ConfigDict(json.load(f))
+  as_set = config.copy_and_resolve_references()
+  if as_set.train.memory_budget_gb:
+    as_set.train.grad_cache_chunk = 0
+  config_lib.validate(as_set)
+  return config
 
 
 def build_embedder(config):

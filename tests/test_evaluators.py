@@ -65,6 +65,45 @@ def test_the_verification_name_is_config_evals():
     config_lib.validate(c)
 
 
+@pytest.mark.unit
+def test_a_pairs_file_too_small_for_10_folds_is_refused_at_start(tmp_path):
+  """#31 item 6: 4 same + 4 different pairs deal one pair into each of 8
+  folds, so no fold has both kinds: the run stops with one line naming the
+  config key and the file before anything is written (it used to train,
+  then crash with a traceback). 10 + 10 pairs pass."""
+  small = record_fixtures.random_pairs_tree(str(tmp_path / "small"))
+  enough = record_fixtures.random_pairs_tree(str(tmp_path / "enough"),
+                                             people=10)
+  c = config_lib.get_config("smoke")
+  c.data.source, c.data.tfrecords.dir = "tfrecords", str(tmp_path)
+  c.eval.pairs = small
+  workdir = tmp_path / "run"
+  with pytest.raises(config_lib.ConfigError) as error:
+    train_lib.train(c, str(workdir))
+  message = str(error.value)
+  assert message.startswith(f"eval.pairs: {small} has too few pairs for "
+                            "10-fold verification"), message
+  assert "Fold 0 needs same and different pairs" in message
+  assert "\n" not in message and not workdir.exists()
+  c.eval.pairs = enough
+  evaluators.check(c)
+  c.evals.small = dict(type="pairs", pairs=small)
+  with pytest.raises(config_lib.ConfigError, match="^evals.small.pairs: "):
+    evaluators.check(c)
+
+
+@pytest.mark.unit
+def test_facenet_eval_refuses_a_small_pairs_file_before_embedding(tmp_path):
+  """The pairs evaluator checks the folds before it calls the model (None
+  here would fail on first use), so facenet-eval stops at once."""
+  small = record_fixtures.random_pairs_tree(str(tmp_path))
+  evaluator = pairs_evaluator.PairsEvaluator(small, progress=False)
+  with pytest.raises(eval_lib.InputError, match="too few pairs"):
+    evaluator.evaluate(None)
+  # Distances alone (threshold calibration) need no folds.
+  assert evaluator.distances(tf.eye(8).numpy()).shape == (8,)
+
+
 def _eval_tags(workdir):
   tags = {}
   for path in (workdir / "tensorboard" / "eval").glob("events.out.*"):

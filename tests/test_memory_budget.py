@@ -77,3 +77,20 @@ def test_resolve_chunk_derives_the_chunk_per_replica():
     memory_budget.resolve_chunk(config, model, 1)
   with pytest.raises(config_lib.ConfigError, match="memory_budget_gb"):
     config_lib.validate(config)
+
+
+@pytest.mark.unit
+def test_a_budget_runs_config_json_loads_with_its_derived_chunk(tmp_path):
+  """#31 item 6: facenet-export --workdir of a paper recipe's run (the
+  guide's export step) read config.json, which holds the budget and the
+  chunk derived from it, and refused it ("not beside it")."""
+  config = config_lib.get_config("smoke")
+  config.train.memory_budget_gb = 1.0
+  resolved = config.copy_and_resolve_references()
+  resolved.train.grad_cache_chunk = 4       # what start_run saves
+  workdir_lib.save_config(resolved, str(tmp_path))
+  loaded = workdir_lib.load_config(str(tmp_path))
+  assert (loaded.train.memory_budget_gb, loaded.train.grad_cache_chunk) == (
+      1.0, 4)
+  with pytest.raises(config_lib.ConfigError, match="memory_budget_gb"):
+    config_lib.validate(resolved)             # a user still sets one of them

@@ -1,17 +1,20 @@
 """The paper recipes (experiments/paper_<arch>.py): targets and a CPU smoke run.
 
-Each `:smoke` run takes the full recipe's code path (TFRecord shards, the
-P x K + R sampler, global semi-hard mining, the gradient cache with the
-chunk its memory budget gives, AdaGrad with the piecewise schedule,
-verification and export) for 2 steps of 20 images at the recipe's own
-image size, on 8 LFW people. Their cost is mostly the cached step (its two
-chunks unroll two model copies each, grad_cache.py): 62-112 s each for
-nn4, nn2 and inception_resnet_v1 (WORKSPACE_NOTES.md, #18), so they are
-`large` (pytest.ini): `pytest -m large` runs them.
+`:smoke` trains the built-in synthetic faces when given nothing (a fresh
+clone); with `data.source = "tfrecords"` it takes the full recipe's code
+path (TFRecord shards, the P x K + R sampler, global semi-hard mining, the
+gradient cache with the chunk its memory budget gives, AdaGrad with the
+piecewise schedule, verification and export) for 2 steps of 20 images at
+the recipe's own image size, on 8 LFW people. Their cost is mostly the
+cached step (its two chunks unroll two model copies each, grad_cache.py):
+62-112 s each for nn4, nn2 and inception_resnet_v1 (WORKSPACE_NOTES.md,
+#18), so they are `large` (pytest.ini): `pytest -m large` runs them.
 """
 import importlib
 import json
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -60,13 +63,59 @@ def test_accelerator_targets_are_the_paper_batch(arch):
     _recipe(arch, "gpu")
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("arch", sorted(RECIPES))
+def test_smoke_needs_nothing_prepared_and_the_targets_need_shards(arch):
+  """#31 item 6: `:smoke` falls back to the synthetic faces (as
+  big_vision's :runlocal); the real targets still demand shards, and shards
+  given to a synthetic smoke are refused, not silently ignored."""
+  c = config_lib.validate(_recipe(arch, "smoke"))
+  assert c.data.source == "synthetic" and not c.data.tfrecords.dir
+  assert c.model.image_size == RECIPES[arch] and c.train.memory_budget_gb
+  assert c.data.synthetic == config_lib.get_config("smoke").data.synthetic
+  for target in paper_base.TARGETS:
+    with pytest.raises(config_lib.ConfigError,
+                       match="data.tfrecords.dir '' is not a directory"):
+      config_lib.validate(_recipe(arch, target))
+  c.data.tfrecords.dir = "/data/vggface2_shards"
+  with pytest.raises(config_lib.ConfigError,
+                     match="add --config.data.source=tfrecords"):
+    config_lib.validate(c)
+
+
+@pytest.mark.large
+@pytest.mark.integration
+def test_smoke_command_runs_on_a_fresh_clone(tmp_path):
+  """docs/guide.md's smoke command, from a directory holding nothing (no
+  shards, no pairs, no ../shared): it trains, verifies on synthetic
+  identities and exports. nn4, the cheapest recipe: 181-248 s beside other
+  jobs (load 11 on 2 cores), so `large`."""
+  root = pathlib.Path(__file__).resolve().parents[1]
+  workdir = tmp_path / "nn4_smoke"
+  out = subprocess.run(
+      [sys.executable, "-m", "facenet_tf.apps.train",
+       f"--config={root / 'experiments' / 'paper_nn4.py'}:smoke",
+       "--workdir", str(workdir)],
+      cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+  assert out.returncode == 0, out.stderr[-3000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  assert result["steps"] == 2 and 0 <= result["verification_accuracy"] <= 1
+  saved = json.loads((workdir / "config.json").read_text())
+  assert saved["data"]["source"] == "synthetic"
+  assert saved["model"]["name"] == "nn4" and saved["model"]["image_size"] == 96
+  assert 0 < saved["train"]["grad_cache_chunk"] < 20  # the budget's cache
+  assert (workdir / "saved_model" / "saved_model.pb").exists()
+  assert (workdir / "tensorboard" / "projector" /
+          "projector_config.pbtxt").exists()
+
+
 @pytest.mark.large
 @pytest.mark.integration
 @pytest.mark.parametrize("arch", sorted(RECIPES))
 def test_smoke_recipe_trains_through_the_budget_chunk(arch, lfw8, tmp_path):
   shards, tree, pairs = lfw8
   c = _recipe(arch, "smoke")
-  c.data.tfrecords.dir = str(shards)
+  c.data.source, c.data.tfrecords.dir = "tfrecords", str(shards)
   c.eval.pairs, c.eval.images_dir = str(pairs), str(tree)
   result = train_lib.train(c, str(tmp_path / "run"))
   assert result["steps"] == 2

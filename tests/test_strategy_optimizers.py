@@ -24,6 +24,19 @@ def test_strategy_errors_say_what_is_wrong(monkeypatch):
 
 
 @pytest.mark.unit
+def test_tpu_local_without_a_tpu_is_a_one_line_error():
+  """#31 item 6: the guide's TPU command off a TPU VM stopped with
+  TensorFlow's traceback ("Please provide a TPU Name to connect to.")."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if tf.config.list_physical_devices("TPU"):
+    pytest.skip("this machine has a TPU")
+  with pytest.raises(strategy_lib.StrategyError,
+                     match="found no TPU at --tpu=local") as error:
+    strategy_lib.make_strategy("tpu", tpu="local")
+  assert "\n" not in str(error.value)
+
+
+@pytest.mark.unit
 def test_default_is_the_papers_adagrad():
   c = config_lib.get_config()
   opt = optimizers.make_optimizer(c.optimizer, c.train.steps)

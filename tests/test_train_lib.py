@@ -76,6 +76,55 @@ def test_tensorboard_scalars_histograms_and_projector(smoke_run):
   assert "metadata.tsv" in (projector / "projector_config.pbtxt").read_text()
 
 
+def _projector_client(logdir):
+  """A client of TensorBoard's own projector plugin on `logdir`, reading it
+  as `tensorboard --logdir logdir` does (runs from its data provider)."""
+  plugin_lib = pytest.importorskip(
+      "tensorboard.plugins.projector.projector_plugin")
+  from tensorboard.backend.event_processing import data_provider
+  from tensorboard.backend.event_processing import plugin_event_multiplexer
+  from tensorboard.plugins import base_plugin
+  import werkzeug.test
+  multiplexer = plugin_event_multiplexer.EventMultiplexer()
+  multiplexer.AddRunsFromDirectory(str(logdir))
+  multiplexer.Reload()
+  plugin = plugin_lib.ProjectorPlugin(base_plugin.TBContext(
+      logdir=str(logdir),
+      data_provider=data_provider.MultiplexerDataProvider(multiplexer,
+                                                          str(logdir))))
+  routes = plugin.get_plugin_apps()
+
+  def get(route, **args):
+    response = werkzeug.test.Client(routes[route]).get(route,
+                                                       query_string=args)
+    assert response.status_code == 200, (route, response.get_data(True))
+    return response
+
+  return get
+
+
+@pytest.mark.integration
+def test_readme_tensorboard_command_shows_the_projector(smoke_run):
+  """#31 item 5: `tensorboard --logdir DIR/tensorboard` (the README's) finds
+  the projector: its config, checkpoint and metadata resolve there."""
+  _, workdir = smoke_run
+  get = _projector_client(workdir / "tensorboard")
+  assert get("/runs").json == ["projector"]
+  config = get("/info", run="projector").json
+  (embedding,) = config["embeddings"]
+  assert embedding["tensorShape"] == [40, 128]
+  name = embedding["tensorName"]
+  rows = get("/metadata", run="projector", name=name).get_data(True)
+  assert rows.splitlines() == (workdir / "tensorboard" / "projector" /
+                               "metadata.tsv").read_text().splitlines()
+  tensor = np.frombuffer(get("/tensor", run="projector", name=name).data,
+                         np.float32)
+  assert tensor.size == 40 * 128 and np.all(np.isfinite(tensor))
+  # The embeddings are unit-norm rows (the model's output).
+  np.testing.assert_allclose(np.linalg.norm(tensor.reshape(40, 128), axis=1),
+                             1.0, atol=1e-4)
+
+
 @pytest.mark.integration
 def test_longer_run_continues_and_other_config_is_refused(smoke_run, tmp_path):
   result, workdir = smoke_run

@@ -175,3 +175,19 @@ def test_evaluate_gathers_every_metric():
                                 "val_threshold", "val", "far"}
   with pytest.raises(ValueError, match="Fold 0 needs same and different"):
     verification.evaluate(dist, issame, np.where(issame, 0, 1 + folds % 9))
+
+
+@pytest.mark.unit
+def test_check_folds_wants_both_kinds_in_every_fold():
+  """#31 item 6: what a pairs file is checked against before a run."""
+  issame = np.array([True, False] * 10)
+  verification.check_folds(issame, np.arange(20) // 2)      # 10 folds of 1 + 1
+  with pytest.raises(ValueError, match="at least 2 folds, got 1"):
+    verification.check_folds(issame, np.zeros(20))
+  # View 1's N same then N different, dealt by position (pair i in fold
+  # i mod 10): N = 4 leaves fold 0 with one same pair and no different one.
+  small = np.array([True] * 4 + [False] * 4)
+  with pytest.raises(ValueError, match=r"Fold 0 needs same and different "
+                     r"pairs for VAL and FAR; it has 1 same of 1 \(each of "
+                     r"the 8 folds"):
+    verification.check_folds(small, np.arange(8) % 10)

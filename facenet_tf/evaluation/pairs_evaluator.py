@@ -127,6 +127,19 @@ class PairsEvaluator:
             "are counted in the result)") from None
       raise
 
+  def check_folds(self):
+    """Raises eval_lib.InputError if the file is too small for k-fold
+    verification (verification.check_folds: a single-set file needs >= 10
+    same and >= 10 different pairs for its 10 dealt folds). `evaluate` and
+    the training-time verifier check before embedding; distances alone
+    (calibration) need no folds."""
+    try:
+      verification.check_folds(self.issame, self.folds)
+    except ValueError as error:
+      raise eval_lib.InputError(
+          f"{self.pairs_file} has too few pairs for 10-fold verification "
+          f"(folds: {self.fold_source}): {error}") from None
+
   @property
   def names(self):
     """The identity of each image (its directory's name)."""
@@ -208,9 +221,11 @@ class PairsEvaluator:
     `<stem>_compatibility_roc.png`.
 
     Raises:
-      eval_lib.InputError: an undecodable image, an alignment mismatch with
-        `strict_alignment`, or two models of different embedding sizes.
+      eval_lib.InputError: a file too small for its folds (before any
+        image is embedded), an undecodable image, an alignment mismatch
+        with `strict_alignment`, or two models of different embedding sizes.
     """
+    self.check_folds()
     started = time.time()
     stem = os.path.splitext(os.path.basename(self.pairs_file))[0]
     if gallery is not None:

@@ -56,6 +56,31 @@ def _fold_arrays(dist, issame, folds):
   return dist, issame, folds, fold_ids
 
 
+def check_folds(issame, folds):
+  """Raises ValueError unless k-fold verification can score these pairs.
+
+  Each fold's thresholds are chosen on the other folds and its accuracy,
+  VAL and FAR measured on it (§5.1), so there must be >= 2 folds and every
+  fold needs same pairs (its VAL) and different pairs (its FAR). Pairs
+  files are checked with this before any image is embedded
+  (pairs_evaluator), so a file too small for its folds is refused at the
+  start of a run, not after it.
+  """
+  issame, folds = np.asarray(issame, bool), np.asarray(folds)
+  fold_ids = np.unique(folds)
+  if fold_ids.size < 2:
+    raise ValueError(f"k-fold verification needs at least 2 folds, got "
+                     f"{fold_ids.size}.")
+  for f in fold_ids:
+    in_fold = issame[folds == f]
+    same = int(in_fold.sum())
+    if same in (0, in_fold.size):
+      raise ValueError(
+          f"Fold {f} needs same and different pairs for VAL and FAR; it has "
+          f"{same} same of {in_fold.size} (each of the {fold_ids.size} "
+          "folds needs both).")
+
+
 def kfold_accuracy(dist, issame, folds):
   """Accuracy with thresholds chosen on the other folds (LFW View 2, §5.1).
 
@@ -117,13 +142,10 @@ def kfold_val(dist, issame, folds, target_far=1e-3):
     ValueError: a fold without same or without different pairs.
   """
   dist, issame, folds, fold_ids = _fold_arrays(dist, issame, folds)
+  check_folds(issame, folds)
   per_fold = []
   for f in fold_ids:
     test = folds == f
-    if issame[test].all() or not issame[test].any():
-      raise ValueError(f"Fold {f} needs same and different pairs for VAL and "
-                       f"FAR; it has {issame[test].sum()} same of "
-                       f"{test.sum()}.")
     t = val_threshold(dist[~test], issame[~test], target_far)
     val, far = val_far(dist[test], issame[test], t)
     per_fold.append({"fold": int(f), "val_threshold": t, "val": val,

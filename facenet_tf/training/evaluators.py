@@ -81,6 +81,7 @@ class PairsVerifier:
         crop_fraction=spec["crop_fraction"] or None, flip=spec["flip"],
         progress=False)
     e = self.evaluator
+    e.check_folds()
     self.pairs = (e.first, e.second, e.issame, e.folds)
     self.names = e.names
 
@@ -118,6 +119,23 @@ def build(config, image_size, names=None):
   return {name: TYPES[spec["type"]](config, spec, image_size)
           for name, spec in specs(config).items()
           if names is None or name in names}
+
+
+def check(config):
+  """Raises ConfigError, naming the config key, if a pairs file of the run's
+  evaluators cannot be scored: malformed, images missing, or too small for
+  10-fold verification. Called before anything is built or trained, so a
+  bad file is a one-line refusal at start-up, not a traceback after
+  training. (Synthetic evaluators have nothing to check.)"""
+  for name, spec in specs(config).items():
+    if spec["type"] != "pairs":
+      continue
+    key = "eval.pairs" if name == config_lib.VERIFICATION else (
+        f"evals.{name}.pairs")
+    try:
+      PairsVerifier(config, spec, None)
+    except (eval_lib.InputError, FileNotFoundError) as error:
+      raise config_lib.ConfigError(f"{key}: {error}") from None
 
 
 def verifier(config, image_size):

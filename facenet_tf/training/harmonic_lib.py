@@ -145,6 +145,7 @@ def train(config, workdir, strategy=None):
   """Runs the recipe, evaluates and exports; returns results.json's dict."""
   started = time.time()
   config = resolve(config, workdir)
+  evaluators.check(config)
   h = config.harmonic
   config, strategy, chief, task_id = train_lib.start_run(config, workdir,
                                                         strategy)

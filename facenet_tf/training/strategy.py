@@ -72,10 +72,17 @@ def make_strategy(name="default", num_cpu_devices=0, tpu="",
             timeout_seconds=collective_timeout_s))
   if not tpu:
     raise StrategyError("Strategy 'tpu' needs the TPU's address: --tpu=<address>.")
-  resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-      tpu="" if tpu == "local" else tpu)
-  tf.config.experimental_connect_to_cluster(resolver)
-  tf.tpu.experimental.initialize_tpu_system(resolver)
+  try:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu="" if tpu == "local" else tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+  except (ValueError, RuntimeError, tf.errors.OpError) as e:
+    # E.g. --tpu=local off a TPU VM: "Please provide a TPU Name ...".
+    reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    raise StrategyError(f"Strategy 'tpu' found no TPU at --tpu={tpu} "
+                        f"({reason}); run on a TPU VM with --tpu=local, or "
+                        "give the TPU's name or address.") from None
   return tf.distribute.TPUStrategy(resolver)
 
 

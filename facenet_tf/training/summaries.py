@@ -1,8 +1,16 @@
 """TensorBoard output: training scalars, distance histograms, the projector.
 
-Layout under `<workdir>/tensorboard/`: `train/` (every `log_every` steps),
-`eval/` (verification at the end) and `projector/` (a sample of held-out
+Layout under `<workdir>/tensorboard/`, the README's `tensorboard --logdir
+<workdir>/tensorboard`: `train/` (every `log_every` steps), `eval/`
+(verification during and at the end) and `projector/` (a sample of held-out
 embeddings with identity names as metadata).
+
+TensorBoard's projector plugin reads `projector_config.pbtxt` only from the
+logdir itself and from its runs, and a run is a directory that holds an
+event file (the plugin lists the data provider's runs: tensorflow/tensorboard
+#3629, #4494). So `projector/` also gets an event file (a text summary
+saying what the embeddings are): that makes it a run, and the one logdir
+shows the scalars and the projector.
 """
 import os
 
@@ -60,8 +68,14 @@ class TrainSummaries:
     self.eval.flush()
 
 
-def write_projector(workdir, embeddings, names):
-  """The embedding projector for `embeddings` [N, D], named by `names`."""
+def write_projector(workdir, embeddings, names, step=0):
+  """The embedding projector for `embeddings` [N, D], named by `names`.
+
+  Writes `<workdir>/tensorboard/projector/`: metadata.tsv, the embedding
+  checkpoint, projector_config.pbtxt (paths relative to the directory, so
+  the workdir can move) and an event file that makes the directory a run
+  TensorBoard finds (module docstring). Returns the directory.
+  """
   logdir = os.path.join(workdir, "tensorboard", "projector")
   os.makedirs(logdir, exist_ok=True)
   with open(os.path.join(logdir, "metadata.tsv"), "w") as f:
@@ -73,4 +87,9 @@ def write_projector(workdir, embeddings, names):
   entry.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
   entry.metadata_path = "metadata.tsv"
   projector.visualize_embeddings(logdir, config)
+  writer = tf.summary.create_file_writer(logdir)
+  with writer.as_default(step=step):
+    tf.summary.text("projector", f"{len(names)} held-out embeddings in the "
+                    "PROJECTOR tab, named by identity (metadata.tsv)")
+  writer.close()
   return logdir

@@ -71,6 +71,7 @@ def train(config, workdir, strategy=None):
   """Trains, evaluates and exports; returns the result dict (results.json)."""
   started = time.time()
   config = config_lib.validate(config)
+  evaluators.check(config)
   config, strategy, chief, task_id = start_run(config, workdir, strategy)
   t = config.train
   with strategy.scope():
@@ -107,7 +108,7 @@ def train(config, workdir, strategy=None):
             "seconds": round(time.time() - started, 2)}
   _, emb, names = evaluation.final[config_lib.VERIFICATION]
   summaries.write_projector(workdir, emb[:t.projector_samples],
-                            names[:t.projector_samples])
+                            names[:t.projector_samples], state.step)
   alignment = spec_lib.read(workdir)
   thresholds = exporter.thresholds
   out = {**evaluators.summary({name: result for name, (result, _, _)
