@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from facenet_tf.alignment import mtcnn_graph
+
 # davidsandberg's detect_face settings: minsize 20, threshold [0.6, 0.7, 0.7],
 # factor 0.709 (mtcnn 1.0 defaults to 0.8 for the last stage).
 MTCNN_SETTINGS = {"min_face_size": 20, "scale_factor": 0.709,
@@ -141,4 +143,4 @@ def _build_mtcnn(intra_op_threads):
     except RuntimeError:
       pass  # TF already initialised in this process: keep its settings.
   from mtcnn import MTCNN  # pylint: disable=import-outside-toplevel
-  return MTCNN()
+  return mtcnn_graph.compile_stages(MTCNN())
