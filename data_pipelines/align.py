@@ -217,7 +217,8 @@ def _run_batches(batches, input_dir, output_dir, options, num_workers,
 def _new_summary(input_dir, output_dir, options, num_workers, done):
   counts = dict.fromkeys(
       ("processed", "aligned", "no_face", "center_cropped", "undecodable",
-       "failed", "multiple_faces", "detections_reused"), 0)
+       "failed", "multiple_faces", "detections_reused", "found",
+       "found_padded", "found_contrast"), 0)
   counts["skipped_done"] = done
   return {"input_dir": str(input_dir), "output_dir": str(output_dir),
           "options": dataclasses.asdict(options),
@@ -246,6 +247,8 @@ def _record(summary, log, records):
           {"path": record["path"], "error": record["error"]})
     counts["multiple_faces"] += record.get("faces", 0) > 1
     counts["detections_reused"] += record.get("cached", False)
+    if status == "aligned":  # which detection pass found it (align_worker)
+      counts[record["found_by"]] += 1
     log.write(json.dumps({"run": summary["started"], **record}) + "\n")
   log.flush()
 

@@ -66,6 +66,9 @@ class PhotoFaces:
   faces: list
   size: tuple | None = None   # (height, width) after EXIF rotation
   error: str | None = None
+  # How its faces were found: detector.FOUND, FOUND_PADDED, FOUND_CONTRAST
+  # (a retry of a tight or dark crop) or NO_FACE; None when not detected.
+  found_by: str | None = None
 
 
 @dataclasses.dataclass
@@ -219,14 +222,16 @@ class FaceRecognizer:
         if isinstance(image, Exception):
           out.append((PhotoFaces(name, [], None, str(image)), None))
           continue
-        faces, _ = next(detections)
+        faces, _, found_by = next(detections)
         scale = next(scales)
         if isinstance(faces, Exception):
           out.append((PhotoFaces(name, [], image.shape[:2],
                                  f"{name}: detection failed ({faces})"), None))
           continue
         out.append((PhotoFaces(name, _faces(name, faces, scale),
-                               image.shape[:2]), image))
+                               image.shape[:2],
+                               found_by=found_by or detector_lib.NO_FACE),
+                    image))
       bar.update(len(chunk))
     bar.close()
     return out
