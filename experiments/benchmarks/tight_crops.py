@@ -119,6 +119,7 @@ def main(argv=None):
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import lfw_protocol  # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import pairs_evaluator  # pylint: disable=import-outside-toplevel
+  from facenet_tf.evaluation import roc  # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import verification  # pylint: disable=import-outside-toplevel
   pairs = lfw_protocol.read_pairs(args.pairs, str(LFW / "images"))
   sources = sorted({p for pair in pairs for p in pair[:2]})
@@ -139,9 +140,13 @@ def main(argv=None):
   issame = np.array([p.issame for p in pairs])
   folds, _ = pairs_evaluator.pair_folds([p.fold for p in pairs])
   threshold, _ = recognizer.threshold("accuracy")
+  normal_pair = ~dark[first] & ~dark[second]
+  print(f"pairs of two normal crops: {int(normal_pair.sum())}, with a dark "
+        f"crop: {int((~normal_pair).sum())}")
   print("| retry | faces found | normal | dark | accuracy (10-fold) | AUC | "
-        f"VAL@FAR1e-3 | accuracy at {threshold:.3f} |")
-  print("|---|---|---|---|---|---|---|---|")
+        f"VAL@FAR1e-3 | accuracy at {threshold:.3f} | AUC normal pairs | "
+        "AUC dark pairs |")
+  print("|---|---|---|---|---|---|---|---|---|---|")
   for mode, accepted in MODES.items():
     found = np.array([d.found_by in accepted for d in detections])
     embeddings = recognizer.model(
@@ -150,9 +155,12 @@ def main(argv=None):
     dist = np.sum((embeddings[first] - embeddings[second]) ** 2, axis=1)
     result = verification.evaluate(dist, issame, folds)
     fixed = verification.accuracy(dist, issame, threshold)
+    aucs = [roc.auc(*roc.roc_curve(dist[k], issame[k])[1:])
+            for k in (normal_pair, ~normal_pair)]
     print(f"| {mode} | {found.mean():.3f} | {found[~dark].mean():.3f} | "
           f"{found[dark].mean():.3f} | {result['accuracy']:.4f} | "
-          f"{result['auc']:.4f} | {result['val']:.3f} | {fixed:.4f} |",
+          f"{result['auc']:.4f} | {result['val']:.3f} | {fixed:.4f} | "
+          f"{aucs[0]:.4f} | {aucs[1]:.4f} |",
           flush=True)
   return 0
 

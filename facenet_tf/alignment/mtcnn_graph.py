@@ -5,7 +5,7 @@ on a photo's P-net pyramid (about a dozen calls per photo) Python and the
 eager dispatch cost as much as the convolutions. Each stage's network is
 replaced by one `tf.function`, traced once with free batch (and, for P-net,
 free height and width) dimensions, so no new photo size retraces. The
-outputs are the same numbers (tests/test_detector_speed.py checks the
+outputs are the same numbers (tests/test_detector.py checks the
 detections); the large-photo benchmark (bench_photos.py) gains about 2x in
 detection (WORKSPACE_NOTES.md, #31 item 13).
 """
