@@ -31,8 +31,12 @@ _GREY = 127
 # NO_FACE names the outcome of none, for the callers' counts.
 FOUND, FOUND_PADDED, FOUND_CONTRAST = "found", "found_padded", "found_contrast"
 NO_FACE = "no_face"
-# Contrast stretch of the retry: these luminance percentiles go to 0 and 255.
+# Contrast stretch of the retry: these luminance percentiles go to 0 and
+# 255. An image that the stretch would brighten less than _MIN_STRETCH times
+# already spans the range: it is not retried (no wasted pass on a photo
+# without a face).
 _STRETCH_PERCENTILES = (1, 99)
+_MIN_STRETCH = 1.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +92,8 @@ class FaceDetector:
 
   retry_padding: an image without a face is tried again inside a grey
     border of this fraction of its longer side (0: no retry).
-  retry_contrast: then once more, contrast-stretched, in that border.
+  retry_contrast: then once more, contrast-stretched, in that border (dark
+    or flat images only: the stretch must gain at least _MIN_STRETCH).
   """
 
   def __init__(self, min_confidence=0.9, batch_size=8, retry_padding=0.3,
@@ -125,8 +130,9 @@ class FaceDetector:
     if not self.retry_padding:
       return faces, FOUND
     retries = [(image, FOUND_PADDED)]
-    if self.retry_contrast:
-      retries.append((_stretch_contrast(image), FOUND_CONTRAST))
+    stretched = _stretch_contrast(image) if self.retry_contrast else None
+    if stretched is not None:
+      retries.append((stretched, FOUND_CONTRAST))
     for variant, found_by in retries:
       padded, pad = _pad(variant, self.retry_padding)
       (retry,) = self._detect_each([padded])
@@ -163,10 +169,13 @@ class FaceDetector:
 
 def _stretch_contrast(image):
   """The image with its luminance percentiles stretched to 0..255 (one
-  gain and offset for all channels: colours keep their balance)."""
+  gain and offset for all channels: colours keep their balance), or None
+  when the gain would be under _MIN_STRETCH."""
   luminance = image[..., :3].astype(np.float32) @ np.float32([.299, .587, .114])
   low, high = np.percentile(luminance, _STRETCH_PERCENTILES)
   gain = 255.0 / max(float(high - low), 1.0)
+  if gain < _MIN_STRETCH:
+    return None
   stretched = (image.astype(np.float32) - low) * gain
   return np.clip(np.rint(stretched), 0, 255).astype(np.uint8)
 
