@@ -149,8 +149,8 @@ def test_a_downscaled_detection_maps_boxes_and_landmarks_back(recognizer):
 @pytest.mark.unit
 def test_only_dark_or_flat_images_get_the_contrast_retry():
   ramp = np.tile(np.arange(256, dtype=np.uint8)[None, :, None], (8, 1, 3))
-  assert detector_lib._stretch_contrast(ramp) is None  # pylint: disable=protected-access
+  assert detector_lib.stretch_contrast(ramp) is None  # pylint: disable=protected-access
   dark = (ramp // 8).astype(np.uint8)  # 0..31
-  stretched = detector_lib._stretch_contrast(dark)  # pylint: disable=protected-access
+  stretched = detector_lib.stretch_contrast(dark)
   assert stretched.min() == 0 and stretched.max() == 255
   assert np.all(np.diff(stretched[0, :, 0].astype(int)) >= 0)  # order kept

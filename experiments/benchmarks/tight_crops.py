@@ -20,7 +20,10 @@ each mode exactly: `plain` (no retry), `padded` (the grey-border retry) and
 (normal and dark), then the packaged model's verification on the pairs
 (10-fold accuracy, AUC, VAL at FAR 1e-3, accuracy at the model's calibrated
 threshold). A crop without a face is embedded from its central square, as
-the aligner's `--no_face=center_crop` fallback does.
+the aligner's `--no_face=center_crop` fallback does. Two more rows embed
+contrast-stretched crops (detector.stretch_contrast): those whose face the
+contrast retry found (what the photo API and the aligner do), and every
+dark or flat crop, however its face was found.
 """
 import argparse
 import collections
@@ -117,6 +120,7 @@ def main(argv=None):
           "project's workspace and CI)")
     return 0
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
+  from facenet_tf.alignment import detector as detector_lib  # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import lfw_protocol  # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import pairs_evaluator  # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import roc  # pylint: disable=import-outside-toplevel
@@ -147,10 +151,19 @@ def main(argv=None):
         f"VAL@FAR1e-3 | accuracy at {threshold:.3f} | AUC normal pairs | "
         "AUC dark pairs |")
   print("|---|---|---|---|---|---|---|---|---|---|")
-  for mode, accepted in MODES.items():
+  stretched = [detector_lib.stretch_contrast(c) for c in crops]
+  stretched = [c if s is None else s for c, s in zip(crops, stretched)]
+  contrast_found = [s if d.found_by == "found_contrast" else c
+                    for c, s, d in zip(crops, stretched, detections)]
+  rows = [(mode, accepted, crops) for mode, accepted in MODES.items()]
+  rows += [("padded+contrast, contrast-found embedded stretched",
+            MODES["padded+contrast"], contrast_found),
+           ("padded+contrast, every dark or flat crop embedded stretched",
+            MODES["padded+contrast"], stretched)]
+  for mode, accepted, inputs in rows:
     found = np.array([d.found_by in accepted for d in detections])
     embeddings = recognizer.model(
-        model_inputs(recognizer, crops, detections, accepted),
+        model_inputs(recognizer, inputs, detections, accepted),
         batch_size=recognizer.batch_size)
     dist = np.sum((embeddings[first] - embeddings[second]) ** 2, axis=1)
     result = verification.evaluate(dist, issame, folds)

@@ -130,7 +130,7 @@ class FaceDetector:
     if not self.retry_padding:
       return faces, FOUND
     retries = [(image, FOUND_PADDED)]
-    stretched = _stretch_contrast(image) if self.retry_contrast else None
+    stretched = stretch_contrast(image) if self.retry_contrast else None
     if stretched is not None:
       retries.append((stretched, FOUND_CONTRAST))
     for variant, found_by in retries:
@@ -167,7 +167,7 @@ class FaceDetector:
       return [found for image in images for found in self._detect_each([image])]
 
 
-def _stretch_contrast(image):
+def stretch_contrast(image):
   """The image with its luminance percentiles stretched to 0..255 (one
   gain and offset for all channels: colours keep their balance), or None
   when the gain would be under _MIN_STRETCH."""
