@@ -154,7 +154,8 @@ def _align_one(record, output_relative, image, faces, best_below, found_by):
     chosen = align_geometry.choose_face(faces.boxes, image.shape,
                                         options.multiple_faces)
     box, keypoints = faces.boxes[chosen], faces.keypoints[chosen]
-    crop = warp.align_face(image, box, keypoints, spec)
+    crop = warp.align_face(detector_lib.as_detected(image, found_by), box,
+                           keypoints, spec)
     record.update(status="aligned", box=[round(float(v), 1) for v in box],
                   confidence=round(float(faces.scores[chosen]), 5),
                   found_by=found_by or detector_lib.FOUND)

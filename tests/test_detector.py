@@ -105,6 +105,9 @@ def test_the_aligner_counts_how_each_face_was_found(crops, tmp_path):
   assert {r["path"]: r["found_by"] for r in log} == {
       "whole/whole.png": "found", "tight/tight.png": "found_padded",
       "dark/dark.png": "found_contrast", "blank/blank.png": "fallback"}
+  # A face the contrast retry found is cut from the stretched image.
+  written = np.asarray(Image.open(output / "dark" / "dark.png"))
+  assert written.mean() > 3 * crops["dark"].mean()
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +126,9 @@ def test_the_photo_api_says_how_each_photos_faces_were_found(
       "found", "found_padded", "found_contrast", "no_face"]
   assert [len(f.faces) for f in found] == [1, 1, 1, 0]
   assert all(f.faces[0].embedding is not None for f in found[:3])
+  # A face the contrast retry found is cut from the stretched image.
+  [(_, dark_input)] = recognizer.face_crops([crops["dark"]])
+  assert dark_input.mean() > 3 * crops["dark"].mean()
 
 
 @pytest.mark.integration

@@ -231,7 +231,7 @@ class FaceRecognizer:
         out.append((PhotoFaces(name, _faces(name, faces, scale),
                                image.shape[:2],
                                found_by=found_by or detector_lib.NO_FACE),
-                    image))
+                    detector_lib.as_detected(image, found_by)))
       bar.update(len(chunk))
     bar.close()
     return out
