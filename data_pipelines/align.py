@@ -14,19 +14,24 @@ davidsandberg/facenet's align_dataset_mtcnn crop. The spec is written to
 manifest, training into the model's export. `--detections` reuses the MTCNN
 detections logged by an earlier run over the same input (same
 --min_confidence), so a second geometry costs warps only.
-Resumable: a crop already under its final name is skipped;
-files that gave no crop before (no face, undecodable, failed) are retried,
-because their outcome depends on the flags, and they are few. Writes
-`O/align_summary.json` (counts, lists of the files without a crop, timing;
-rewritten each run) and appends one JSON line per processed image to
-`O/align_log.jsonl` (status, box, confidence, crop, error).
+The input tree is walked with symbolic links followed (identity folders
+linked to pick a subset, linked files); a link to one of its own ancestors
+is not entered, and a tree without any file is an error (exit code 2).
+Resumable: a crop already under its final name, whose record is in the log,
+is skipped; files that gave no crop before (no face, undecodable, failed)
+are retried, because their outcome depends on the flags, and they are few.
+Appends one JSON line per processed image to `O/align_log.jsonl` (status,
+box, confidence, crop, error) and writes `O/align_summary.json`: counts and
+lists of the files without a crop (or with a fallback crop) of the whole
+tree, earlier runs' outcomes merged with this run's, so a resumed tree
+reports what an uninterrupted run reports (data_pipelines/align_summary.py;
+`this_run` and the timing are this run's).
 `--runner beam` runs the same batches as an Apache Beam pipeline whose
 options follow `--` (data_pipelines/beam_align.py: same crops, same counts;
 input and output on a filesystem every worker sees).
 """
 import argparse
 import dataclasses
-import datetime
 import json
 import multiprocessing
 import os
@@ -37,12 +42,14 @@ import time
 from facenet_tf import atomic_files
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.data import image_tree
+from data_pipelines import align_summary
 from data_pipelines import align_worker
 from data_pipelines import runners
 from data_pipelines.align_worker import AlignOptions
 
-SUMMARY_NAME = spec_lib.ALIGN_SUMMARY_FILE
-LOG_NAME = "align_log.jsonl"
+SUMMARY_NAME = align_summary.SUMMARY_NAME
+LOG_NAME = align_summary.LOG_NAME
 # Options that change what a crop looks like: a resumed run must match them,
 # or the output tree would mix two kinds of crop.
 _CROP_FIELDS = ("alignment", "multiple_faces", "min_confidence",
@@ -104,30 +111,36 @@ def _check_detections(directory, options):
                      f"{options.min_confidence}")
 
 
-def plan(input_dir, output_dir, options):
+def plan(input_dir, output_dir, options, outcomes=None):
   """Lists the work: which files to align and which are already done.
+
+  The input tree is walked by image_tree.walk_files (symbolic links
+  followed, loops cut, hidden names left out). A file is done when its
+  crop exists and `outcomes` (align_summary.read_outcomes of the output's
+  log) holds the record that wrote it; a crop without one (a run killed
+  between writing and logging) is made again.
 
   Returns:
     `(tasks, done, collisions)`: `(relative input, relative output)` pairs to
-    align; the number whose output exists; log records for inputs whose
-    output name another input already takes (`a.jpg` and `a.png`).
+    align; `relative input -> record` of the done files; log records for
+    inputs whose output name another input already takes (`a.jpg`, `a.png`).
   """
-  tasks, collisions, taken, done = [], [], {}, 0
-  for root, dirs, files in os.walk(input_dir):
-    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    for name in sorted(f for f in files if not f.startswith(".")):
-      relative = (pathlib.Path(root) / name).relative_to(input_dir).as_posix()
-      output = pathlib.PurePosixPath(relative).with_suffix(options.suffix)
-      output = output.as_posix()
-      if output in taken:
-        collisions.append({"path": relative, "status": "failed",
-                           "error": f"output {output} is {taken[output]}'s"})
-        continue
-      taken[output] = relative
-      if (output_dir / output).exists():
-        done += 1
-      else:
-        tasks.append((relative, output))
+  outcomes = outcomes or {}
+  tasks, collisions, taken, done = [], [], {}, {}
+  for relative in image_tree.walk_files(input_dir):
+    output = pathlib.PurePosixPath(relative).with_suffix(options.suffix)
+    output = output.as_posix()
+    if output in taken:
+      collisions.append({"path": relative, "status": "failed",
+                         "error": f"output {output} is {taken[output]}'s"})
+      continue
+    taken[output] = relative
+    record = outcomes.get(relative)
+    if align_summary.wrote_crop(record, output) and (
+        output_dir / output).exists():
+      done[relative] = record
+    else:
+      tasks.append((relative, output))
   return tasks, done, collisions
 
 
@@ -148,10 +161,11 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
     pipeline_args: Beam pipeline options, e.g. ["--runner=FlinkRunner"].
 
   Returns:
-    The summary dict also written to `output_dir/align_summary.json`.
+    The summary dict also written to `output_dir/align_summary.json`: the
+    whole tree's outcomes, this run's and earlier runs' (align_summary).
 
   Raises:
-    ValueError: as `check_arguments`.
+    ValueError: as `check_arguments`, or `input_dir` holds no file.
   """
   check_arguments(input_dir, output_dir, options, num_workers, detections,
                   runner, pipeline_args)
@@ -159,44 +173,65 @@ def align_dataset(input_dir, output_dir, options=AlignOptions(),
     num_workers = usable_cpus()
   start = time.perf_counter()
   input_dir, output_dir = pathlib.Path(input_dir), pathlib.Path(output_dir)
+  tasks, done, collisions = plan(
+      input_dir, output_dir, options,
+      align_summary.read_outcomes(output_dir / LOG_NAME))
+  if not (tasks or done or collisions):
+    raise ValueError(f"input_dir {input_dir} holds no file to align "
+                     "(expected <identity>/<image> files; hidden names are "
+                     "left out)")
   output_dir.mkdir(parents=True, exist_ok=True)
   spec_lib.write(options.spec, output_dir)
   cache = (align_worker.read_detections(pathlib.Path(detections) / LOG_NAME)
            if detections else None)
   for stale in output_dir.rglob(f".*{atomic_files.TEMPORARY_MARK}*"):
     stale.unlink()  # left by a killed run
-  tasks, done, collisions = plan(input_dir, output_dir, options)
-  summary = _new_summary(input_dir, output_dir, options, num_workers, done)
-  summary["runner"] = {"runner": runner, "pipeline_args": list(pipeline_args)}
-  atomic_files.write_json(output_dir / SUMMARY_NAME, summary, indent=1)
+  records = align_summary.TreeRecords(align_summary.new_summary(
+      input_dir, output_dir, dataclasses.asdict(options),
+      options.spec.to_dict(), num_workers, runner, pipeline_args), done)
+  summary_path = output_dir / SUMMARY_NAME
   batches = [tasks[i:i + options.batch_size]
              for i in range(0, len(tasks), options.batch_size)]
   with open(output_dir / LOG_NAME, "a", encoding="utf-8") as log:
-    _record(summary, log, collisions)
-    next_report = time.perf_counter() + _PROGRESS_SECONDS
-    if runner == "beam":
-      # Imported only here: apache-beam is an optional extra.
-      from data_pipelines import beam_align  # pylint: disable=import-outside-toplevel
-      results = beam_align.run_batches(batches, input_dir, output_dir,
-                                       options, usable_cpus(), cache,
-                                       pipeline_args)
-    else:
-      results = _run_batches(batches, input_dir, output_dir, options,
-                             num_workers, cache)
-    for records in results:
-      _record(summary, log, records)
-      if time.perf_counter() > next_report:
-        next_report += _PROGRESS_SECONDS
-        processed = summary["counts"]["processed"]
-        print(f"align: {processed}/{len(tasks)} images, "
-              f"{processed / (time.perf_counter() - start):.1f} images/s",
-              file=sys.stderr, flush=True)
-  seconds = time.perf_counter() - start
-  summary.update(finished=True, seconds=round(seconds, 2),
-                 images_per_second=round(
-                     summary["counts"]["processed"] / seconds, 2))
-  atomic_files.write_json(output_dir / SUMMARY_NAME, summary, indent=1)
-  return summary
+    records.add(collisions, log)
+    records.write(summary_path)  # earlier runs' outcomes, kept if killed
+    try:
+      _align_batches(records, log, batches, input_dir, output_dir, options,
+                     num_workers, cache, runner, pipeline_args, start)
+    finally:  # interrupted: the summary still holds what was done
+      seconds = time.perf_counter() - start
+      processed = records.summary["this_run"]["processed"]
+      records.summary.update(seconds=round(seconds, 2),
+                             images_per_second=round(processed / seconds, 2))
+      records.write(summary_path)
+  records.summary["finished"] = True
+  records.write(summary_path)
+  return records.summary
+
+
+def _align_batches(records, log, batches, input_dir, output_dir, options,
+                   num_workers, cache, runner, pipeline_args, start):
+  """Runs the batches on the runner, keeping and logging their records."""
+  if runner == "beam":
+    # Imported only here: apache-beam is an optional extra.
+    from data_pipelines import beam_align  # pylint: disable=import-outside-toplevel
+    results = beam_align.run_batches(batches, input_dir, output_dir,
+                                     options, usable_cpus(), cache,
+                                     pipeline_args)
+  else:
+    results = _run_batches(batches, input_dir, output_dir, options,
+                           num_workers, cache)
+  total = sum(map(len, batches))
+  next_report = time.perf_counter() + _PROGRESS_SECONDS
+  for batch_records in results:
+    records.add(batch_records, log)
+    if time.perf_counter() > next_report:
+      next_report += _PROGRESS_SECONDS
+      processed = records.summary["this_run"]["processed"]
+      print(f"align: {processed}/{total} images, "
+            f"{processed / (time.perf_counter() - start):.1f} images/s",
+            file=sys.stderr, flush=True)
+      records.write(output_dir / SUMMARY_NAME)
 
 
 def _run_batches(batches, input_dir, output_dir, options, num_workers,
@@ -212,45 +247,6 @@ def _run_batches(batches, input_dir, output_dir, options, num_workers,
   context = multiprocessing.get_context("spawn")
   with context.Pool(num_workers, align_worker.init_worker, job) as pool:
     yield from pool.imap_unordered(align_worker.align_batch, batches)
-
-
-def _new_summary(input_dir, output_dir, options, num_workers, done):
-  counts = dict.fromkeys(
-      ("processed", "aligned", "no_face", "center_cropped", "undecodable",
-       "failed", "multiple_faces", "detections_reused", "found",
-       "found_padded", "found_contrast"), 0)
-  counts["skipped_done"] = done
-  return {"input_dir": str(input_dir), "output_dir": str(output_dir),
-          "options": dataclasses.asdict(options),
-          "alignment": options.spec.to_dict(), "num_workers": num_workers,
-          "started": datetime.datetime.now().isoformat(timespec="seconds"),
-          "finished": False, "counts": counts, "seconds": None,
-          "images_per_second": None, "no_face_files": [],
-          "undecodable_files": [], "failed_files": [], "log": LOG_NAME}
-
-
-def _record(summary, log, records):
-  """Counts `records` into `summary` and appends them to the log."""
-  counts = summary["counts"]
-  for record in records:
-    counts["processed"] += 1
-    status = record["status"]
-    if status == "aligned":
-      counts["aligned"] += 1
-    elif status in ("no_face", "center_crop"):
-      counts["no_face"] += 1
-      counts["center_cropped"] += status == "center_crop"
-      summary["no_face_files"].append(record["path"])
-    else:
-      counts[status] += 1
-      summary[f"{status}_files"].append(
-          {"path": record["path"], "error": record["error"]})
-    counts["multiple_faces"] += record.get("faces", 0) > 1
-    counts["detections_reused"] += record.get("cached", False)
-    if status == "aligned":  # which detection pass found it (align_worker)
-      counts[record["found_by"]] += 1
-    log.write(json.dumps({"run": summary["started"], **record}) + "\n")
-  log.flush()
 
 
 def _parse_args(argv):
@@ -313,11 +309,16 @@ def _parse_args(argv):
 def main(argv=None):
   """Command-line entry point; returns the exit code."""
   args, options = _parse_args(argv)
-  summary = align_dataset(args.input_dir, args.output_dir, options,
-                          args.num_workers, args.detections, args.runner,
-                          args.pipeline_args)
+  try:
+    summary = align_dataset(args.input_dir, args.output_dir, options,
+                            args.num_workers, args.detections, args.runner,
+                            args.pipeline_args)
+  except ValueError as error:  # e.g. an input tree without files
+    print(f"python -m data_pipelines.align: error: {error}", file=sys.stderr)
+    return 2
   print(json.dumps({key: summary[key] for key in
-                    ("counts", "seconds", "images_per_second")}, indent=1))
+                    ("counts", "this_run", "seconds", "images_per_second")},
+                   indent=1))
   print(f"summary: {pathlib.Path(args.output_dir) / SUMMARY_NAME}")
   return 0
 

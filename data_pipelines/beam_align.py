@@ -10,8 +10,10 @@ local runner's `align_worker.align_batch` on them, so both runners write the
 same crops and, counted by the same code from the records, the same summary.
 
 A rerun treats done files as the local runner does: a crop under its final
-name is skipped when the work is planned; files without a crop (no face,
-undecodable, failed) are retried. A bundle that a runner retries rewrites
+name, with the log record that wrote it, is skipped when the work is
+planned; files without a crop (no face, undecodable, failed) are retried;
+the summary counts the whole tree, earlier runs' outcomes included
+(data_pipelines/align_summary.py). A bundle that a runner retries rewrites
 its crops atomically (hidden temporary name, then rename) and only the
 successful attempt's records reach the summary, so a retry is never counted
 twice. Temporary crops of killed workers are removed by the next run.

@@ -120,7 +120,7 @@ def run(model_path, output_dir, pipeline_args, images_dir=None,
   handler = KeyedModelHandler(SavedModelHandler(model_path, batch_size))
   with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as p:
     if images_dir is not None:
-      paths, identities = embedding_io.list_tree(images_dir)
+      paths, identities = embedding_io.list_tree(images_dir, unlabelled=True)
       listed = p | "Photos" >> beam.Create(
           [(i, path, name) for i, (path, name) in
            enumerate(zip(paths, identities))])

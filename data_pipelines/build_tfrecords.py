@@ -95,7 +95,14 @@ def build(input_dir, output_dir, *, name=None, num_shards=16, min_images=1,
                 "record_order_seed": seed, "command_line": sys.argv}
     beam_tfrecords.run(job, identities, listing_skipped, run_info,
                        pipeline_args)
-  return tfrecords_manifest.read(output_dir)
+  manifest = tfrecords_manifest.read(output_dir)
+  if not manifest["num_images"]:
+    raise ConversionError(
+        f"input_dir {input_dir} holds no usable image in its "
+        f"{len(identities)} identity folder(s) (skipped: "
+        f"{manifest['skipped_counts']}; see {output_dir}/"
+        f"{tfrecords_output.MANIFEST_NAME})")
+  return manifest
 
 
 def _check_arguments(name, num_shards, min_images, runner, num_workers,

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from data_pipelines import teacher_targets
 from data_pipelines import tfrecords_images
+from facenet_tf.data import image_tree
 from facenet_tf.data import records
 
 # Skip reasons written to the manifest, besides tfrecords_images.UNDECODABLE.
@@ -96,7 +97,11 @@ def list_identities(input_dir, num_shards, seed=0):
     raise ConversionError(f"input_dir {input_dir} is not a directory")
   names, skipped = [], []
   for entry in sorted(e.rstrip("/") for e in tf.io.gfile.listdir(input_dir)):
-    if tf.io.gfile.isdir(os.path.join(input_dir, entry)):
+    folder = os.path.join(input_dir, entry)
+    if "://" not in input_dir and image_tree.is_loop(folder, input_dir):
+      skipped.append({"path": entry, "reason": NOT_AN_IDENTITY_FOLDER,
+                      "detail": "a link to the tree or an ancestor (a loop)"})
+    elif tf.io.gfile.isdir(folder):
       names.append(entry)
     else:
       skipped.append({"path": entry, "reason": NOT_AN_IDENTITY_FOLDER,

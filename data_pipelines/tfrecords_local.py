@@ -77,11 +77,16 @@ def _write_shard(job, shard, labels):
   staging_path = job.staging_path(shard)
   tfrecords_output.write_shard(job.shard_path(shard),
                                _labelled_records(staging_path, labels))
-  tf.io.gfile.remove(staging_path)
+  if tf.io.gfile.exists(staging_path):
+    tf.io.gfile.remove(staging_path)
   return shard
 
 
 def _labelled_records(staging_path, labels):
+  # GFile creates a file on the first write: a shard without one usable
+  # identity has no staging file, and no records.
+  if not tf.io.gfile.exists(staging_path):
+    return
   with tf.io.gfile.GFile(staging_path, "rb") as staging:
     while True:
       try:

@@ -37,6 +37,7 @@ import numpy as np
 
 from data_pipelines import teacher_targets
 from facenet_tf.alignment import spec as spec_lib
+from facenet_tf.data import image_tree
 from facenet_tf.evaluation import lfw_protocol
 
 SUMMARY_NAME = "training_tree.json"
@@ -145,7 +146,8 @@ def _source_identities(root, keep):
   found, counts = [], {"identities": 0, "images": 0, "fallback_skipped": 0,
                        "filtered_identities": 0}
   for folder in sorted(p for p in root.iterdir() if p.is_dir()
-                       and not p.name.startswith(".")):
+                       and not p.name.startswith(".")
+                       and not image_tree.is_loop(p, root)):
     if keep is not None and folder.name not in keep:
       counts["filtered_identities"] += 1
       continue
@@ -161,6 +163,9 @@ def _source_identities(root, keep):
       found.append((folder.name, files))
       counts["identities"] += 1
       counts["images"] += len(files)
+  if not found:
+    raise TreeError(f"source {root} holds no identity folder with images "
+                    f"to keep ({counts})")
   return found, counts
 
 

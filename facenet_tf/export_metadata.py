@@ -31,6 +31,10 @@ QUANTIZATIONS = ("float", "dynamic", "int8")
 DISTANCES = ("squared_l2",)  # paper §2: squared L2 between unit embeddings
 _DESCRIPTIONS = ("preprocessing", "signatures")
 _EMBEDDINGS = "embeddings: float32 [None, D], unit norm"
+# Calibration pairs files known by name, described in words.
+_KNOWN_PAIRS = {"pairsDevTrain.txt": "LFW DevTrain pairs",
+                "pairsDevTest.txt": "LFW DevTest pairs",
+                "pairs.txt": "LFW View 2 pairs"}
 
 
 def _unknown_fields(cls, value, extra=()):
@@ -39,6 +43,31 @@ def _unknown_fields(cls, value, extra=()):
   if unknown:
     raise ValueError(f"{cls.__name__} has unknown fields {sorted(unknown)}")
   return fields
+
+
+def far_words(far):
+  """A false-accept rate as people write it: 0.001 -> "1e-3"."""
+  mantissa, exponent = f"{far:e}".split("e")
+  mantissa = mantissa.rstrip("0").rstrip(".")
+  return f"{mantissa}e{int(exponent)}"
+
+
+def describe_pairs(pairs):
+  """Calibration pairs in words, never a path (an export travels to other
+  machines): LFW's files by their protocol name ("LFW DevTrain pairs"),
+  another file by its name ("the pairs of mine.txt"); words pass through,
+  None is "unrecorded pairs"."""
+  if not pairs:
+    return "unrecorded pairs"
+  text = os.fspath(pairs).replace("\\", "/").rstrip("/")
+  if text.startswith("the pairs of "):
+    return text
+  name = text.rsplit("/", 1)[-1]
+  if name in _KNOWN_PAIRS:
+    return _KNOWN_PAIRS[name]
+  if name != text or os.path.splitext(name)[1]:
+    return f"the pairs of {name}"
+  return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +81,9 @@ class Thresholds:
     far: the largest threshold whose false-accept rate there is at most
       `target_far` (the apps' "unknown" default in an open gallery).
     target_far: the FAR `far` was chosen for (paper §5.1: 1e-3).
-    pairs: the calibration pairs file (absolute path), or None.
+    pairs: the calibration pairs in words ("LFW DevTrain pairs"): a path
+      given here, as older exports hold, is kept as `describe_pairs` says
+      it, so no export shows the machine that calibrated it.
     num_pairs: how many pairs they were calibrated on.
     calibration_accuracy: the accuracy of `accuracy` on those pairs.
     calibration_val, calibration_far: VAL and FAR of `far` on those pairs.
@@ -69,6 +100,8 @@ class Thresholds:
   distance: str = "squared_l2"
 
   def __post_init__(self):
+    if self.pairs is not None:
+      object.__setattr__(self, "pairs", describe_pairs(self.pairs))
     if not (math.isfinite(self.accuracy) and math.isfinite(self.far)):
       raise ValueError(f"thresholds must be finite, got accuracy "
                        f"{self.accuracy} and far {self.far}")
@@ -84,9 +117,20 @@ class Thresholds:
       raise ValueError(f"thresholds distance must be one of {DISTANCES}, "
                        f"got {self.distance!r}")
 
+  def purpose(self, kind):
+    """What the `kind` ("accuracy" or "far") threshold was chosen for, in
+    words: "best accuracy" or "FAR 1e-3"."""
+    if kind == "accuracy":
+      return "best accuracy"
+    if kind == "far":
+      return f"FAR {far_words(self.target_far)}"
+    raise ValueError(f"threshold kind must be 'accuracy' or 'far', got "
+                     f"{kind!r}")
+
   def source(self, kind):
-    """Where the `kind` ("accuracy" or "far") threshold comes from."""
-    return f"the model's calibrated {kind} threshold ({self.pairs})"
+    """The `kind` threshold described: "best accuracy on LFW DevTrain
+    pairs"."""
+    return f"{self.purpose(kind)} on {describe_pairs(self.pairs)}"
 
   def to_dict(self):
     return dataclasses.asdict(self)

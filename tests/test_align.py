@@ -16,6 +16,7 @@ from facenet_tf.alignment import detector
 from facenet_tf.alignment import geometry as align_geometry
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.alignment import warp
+from facenet_tf.evaluation import pairs_evaluator
 from data_pipelines.align_worker import AlignOptions
 from tests.conftest import shared_path
 
@@ -104,16 +105,57 @@ def test_margin_crop_is_half_margin_per_side_clipped_to_image():
 
 @pytest.mark.unit
 def test_plan_mirrors_tree_counts_done_and_reports_collisions(tmp_path):
-  for relative in ("a/x.jpg", "a/x.png", "b/y.pgm", "b/.hidden", "c/z.jpg"):
+  for relative in ("a/x.jpg", "a/x.png", "b/y.pgm", "b/.hidden", "c/z.jpg",
+                   "d/w.jpg"):
     (tmp_path / "in" / relative).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / "in" / relative).write_bytes(b"")
-  (tmp_path / "out" / "c").mkdir(parents=True)
-  (tmp_path / "out" / "c" / "z.png").write_bytes(b"")
+  for crop in ("c/z.png", "d/w.png"):
+    (tmp_path / "out" / crop).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "out" / crop).write_bytes(b"")
+  # d/w.png has no record that wrote it (a run killed between the crop and
+  # its log line): it is made again.
+  logged = {"c/z.jpg": {"path": "c/z.jpg", "status": "aligned",
+                        "output": "c/z.png"}}
   tasks, done, collisions = align.plan(tmp_path / "in", tmp_path / "out",
-                                       AlignOptions())
-  assert tasks == [("a/x.jpg", "a/x.png"), ("b/y.pgm", "b/y.png")]
-  assert done == 1
+                                       AlignOptions(), logged)
+  assert tasks == [("a/x.jpg", "a/x.png"), ("b/y.pgm", "b/y.png"),
+                   ("d/w.jpg", "d/w.png")]
+  assert done == logged
   assert [c["path"] for c in collisions] == ["a/x.png"]
+
+
+@pytest.mark.unit
+def test_plan_follows_linked_folders_and_files_and_cuts_loops(tmp_path):
+  """#31 item 11: identity folders and files that are symbolic links are
+  aligned; a link back to an ancestor neither hangs nor lists twice."""
+  people = tmp_path / "people"
+  for relative in ("Ann/a1.jpg", "Ann/a2.jpg", "Bob/b1.jpg", "Cid/c1.jpg"):
+    (people / relative).parent.mkdir(parents=True, exist_ok=True)
+    (people / relative).write_bytes(b"")
+  subset = tmp_path / "subset"
+  subset.mkdir()
+  (subset / "Ann").symlink_to(people / "Ann")
+  (subset / "Bob").mkdir()
+  (subset / "Bob" / "b1.jpg").symlink_to(people / "Bob" / "b1.jpg")
+  (subset / "Bob" / "loop").symlink_to(subset)     # an ancestor: cut
+  (subset / "Ann_again").symlink_to(people / "Ann" / ".." / "Ann")
+  tasks, _, _ = align.plan(subset, tmp_path / "out", AlignOptions())
+  assert [t[0] for t in tasks] == ["Ann/a1.jpg", "Ann/a2.jpg",
+                                   "Ann_again/a1.jpg", "Ann_again/a2.jpg",
+                                   "Bob/b1.jpg"]
+
+
+@pytest.mark.unit
+def test_a_tree_without_files_exits_2_naming_it(tmp_path, capsys):
+  (tmp_path / "in" / "empty_person").mkdir(parents=True)
+  (tmp_path / "in" / ".hidden.jpg").write_bytes(b"")
+  (tmp_path / "in" / "loop").symlink_to(tmp_path / "in")
+  code = align.main(["--input_dir", str(tmp_path / "in"), "--output_dir",
+                     str(tmp_path / "out")])
+  stderr = capsys.readouterr().err
+  assert code == 2
+  assert f"input_dir {tmp_path / 'in'} holds no file" in stderr
+  assert not (tmp_path / "out").exists()  # nothing written
 
 
 @pytest.mark.unit
@@ -149,8 +191,9 @@ def test_first_run_counts_and_lists(first_run):
   assert summary["counts"] == {
       "processed": 10, "aligned": 8, "no_face": 1, "center_cropped": 0,
       "undecodable": 1, "failed": 0, "multiple_faces": 1,
-      "detections_reused": 0, "skipped_done": 0, "found": 8,
-      "found_padded": 0, "found_contrast": 0}
+      "detections_reused": 0, "found": 8, "found_padded": 0,
+      "found_contrast": 0}
+  assert summary["this_run"] == {"processed": 10, "skipped_done": 0}
   assert summary["no_face_files"] == ["Blank/blank.png"]
   [undecodable] = summary["undecodable_files"]
   assert undecodable["path"] == "Broken/broken.jpg"
@@ -215,10 +258,10 @@ def test_rerun_resumes_then_center_crop_writes_the_blank(first_run, tmp_path):
   stale.write_bytes(b"half a file")
   input_dir = first_run[0].parent / "input"
   summary = align.align_dataset(input_dir, output_dir, AlignOptions())
-  counts = summary["counts"]
-  # Files without a crop (blank, broken) are retried; the rest are done.
-  assert (counts["skipped_done"], counts["processed"], counts["aligned"],
-          counts["no_face"], counts["undecodable"]) == (8, 2, 0, 1, 1)
+  # Files without a crop (blank, broken) are retried; the rest are done,
+  # and the summary still counts the whole tree (#31 item 12).
+  assert summary["this_run"] == {"processed": 2, "skipped_done": 8}
+  assert summary["counts"] == first_run[1]["counts"]
   assert not stale.exists()
   summary = align.align_dataset(input_dir, output_dir,
                                 AlignOptions(no_face="center_crop"))
@@ -228,6 +271,49 @@ def test_rerun_resumes_then_center_crop_writes_the_blank(first_run, tmp_path):
     assert crop.size == (128, 128)
   with pytest.raises(ValueError, match="image_size"):
     align.align_dataset(input_dir, output_dir, AlignOptions(image_size=160))
+
+
+def _tree_report(summary):
+  """What a summary says about the tree (not about the run)."""
+  return {key: summary[key] for key in ("counts", "no_face_files",
+                                        "undecodable_files", "failed_files")}
+
+
+@pytest.mark.integration
+def test_an_interrupted_then_resumed_run_reports_an_uninterrupted_one(
+    input_tree, tmp_path, monkeypatch):
+  """#31 item 12: stopped after 2 batches of 4 (the blank's fallback crop
+  among them), then resumed, the tree's summary equals one run's, and
+  facenet-eval finds the same fallback crop."""
+  options = AlignOptions(no_face="center_crop", batch_size=4)
+  whole = align.align_dataset(input_tree, tmp_path / "whole", options)
+  run_batches = align._run_batches  # pylint: disable=protected-access
+
+  def killed_after_two_batches(*args, **kwargs):
+    batches = run_batches(*args, **kwargs)
+    yield next(batches)
+    yield next(batches)
+    raise KeyboardInterrupt
+
+  resumed_dir = tmp_path / "resumed"
+  monkeypatch.setattr(align, "_run_batches", killed_after_two_batches)
+  with pytest.raises(KeyboardInterrupt):
+    align.align_dataset(input_tree, resumed_dir, options)
+  stopped = json.loads((resumed_dir / align.SUMMARY_NAME).read_text())
+  assert not stopped["finished"] and stopped["counts"]["processed"] == 8
+  assert stopped["no_face_files"] == ["Blank/blank.png"]
+  monkeypatch.setattr(align, "_run_batches", run_batches)
+  resumed = align.align_dataset(input_tree, resumed_dir, options)
+  assert resumed["this_run"] == {"processed": 3, "skipped_done": 7}
+  assert _tree_report(resumed) == _tree_report(whole)
+  assert resumed["no_face_files"] == ["Blank/blank.png"]
+  assert resumed["counts"]["center_cropped"] == 1
+  again = align.align_dataset(input_tree, resumed_dir, options)  # finished
+  assert _tree_report(again) == _tree_report(whole)
+  assert again["this_run"] == {"processed": 1, "skipped_done": 9}
+  for tree in (tmp_path / "whole", resumed_dir):
+    _, fallback = pairs_evaluator.tree_alignment(str(tree))
+    assert fallback == {str(tree / "Blank" / "blank")}
 
 
 @pytest.mark.integration

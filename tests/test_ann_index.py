@@ -13,6 +13,7 @@ import pytest
 
 from facenet_tf import export_metadata
 from facenet_tf.evaluation import ann_index
+from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import recognition
 
 pytest.importorskip("faiss", reason="faiss-cpu is the index extra")
@@ -82,8 +83,8 @@ class _Recognizer:
   alignment = type("Spec", (), {"name": "landmarks-v1"})()
   model_path = "none"
 
-  def threshold(self, _):
-    return 1.1, "test"
+  def operating_point(self, far=None, threshold=None):
+    return calibration.operating_point(self.metadata, far, threshold)
 
 
 def test_gallery_saves_and_loads_its_index(data, tmp_path, monkeypatch):

@@ -173,7 +173,7 @@ def test_photo_api_runs_a_litert_reference_model(tmp_path):
   path, _ = convert.to_litert(pretrained.reference_model_path(),
                               tmp_path / "reference.tflite")
   saved, lite = photos.FaceRecognizer(), photos.FaceRecognizer(model=path)
-  assert lite.threshold() == saved.threshold()
+  assert lite.operating_point() == saved.operating_point()
   for a, b in zip(saved.faces(pictures), lite.faces(pictures)):
     assert [f.box for f in a.faces] == [f.box for f in b.faces]
     np.testing.assert_allclose(np.stack([f.embedding for f in b.faces]),

@@ -33,8 +33,8 @@ def _app(name, *args):
   return done
 
 
-def _last_json(done):
-  assert done.returncode == 0, done.stderr[-3000:]
+def _last_json(done, returncode=0):
+  assert done.returncode == returncode, done.stderr[-3000:]
   return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -54,17 +54,18 @@ def orl(tmp_path_factory):
   (tree / "zz_unreadable" / "broken.jpg").write_bytes(b"not a JPEG")
   (tree / "zz_unreadable" / "notes.txt").write_text("not an image")
   embedded = root / "embedded"
+  # Exit code 1: one image is unreadable, the others are embedded.
   result = _last_json(_app("embed", "--workdir", workdir, "--images_dir", tree,
-                           "--output_dir", embedded, "--aligned"))
+                           "--output_dir", embedded, "--aligned"), 1)
   return workdir, tree, embedded, result
 
 
 @pytest.mark.integration
 def test_embed_writes_sorted_rows_and_lists_the_unreadable(orl):
   workdir, tree, embedded, result = orl
-  assert result == {"output_dir": str(embedded), "photos": 400,
-                    "faces": 400, "identities": 40, "embedding_dim": 128,
-                    "no_face": 0, "skipped": 1}
+  assert result == {"output_dir": str(embedded), "photos": 401,
+                    "faces": 400, "identities": 40, "unlabelled": 0,
+                    "embedding_dim": 128, "no_face": 0, "skipped": 1}
   data = embedding_io.read_embeddings(embedded)
   assert data.embeddings.shape == (400, 128)
   assert data.embeddings.dtype == np.float32
@@ -86,8 +87,9 @@ def test_embed_writes_sorted_rows_and_lists_the_unreadable(orl):
 @pytest.mark.integration
 def test_recognize_on_orl(orl):
   _, _, embedded, _ = orl
-  done = _app("recognize", "--embeddings", embedded)
-  result = _last_json(done)
+  done = _app("recognize", "--embeddings", embedded, "--json")
+  result = json.loads(done.stdout)  # stdout is one JSON document
+  assert done.returncode == 0, done.stderr[-3000:]
   print(done.stdout)
   assert (result["gallery"], result["known_probes"],
           result["unknown_probes"]) == (30, 270, 100)
@@ -123,10 +125,10 @@ def test_cluster_a_tree_with_a_model(orl):
   workdir, tree, _, _ = orl
   done = _app("cluster", "--images_dir", tree, "--workdir", workdir,
               "--num_clusters", 40, "--aligned")
-  result = _last_json(done)
+  result = _last_json(done, 1)  # broken.jpg is unreadable
   print(done.stdout)
   assert result["num_clusters"] == 40 and result["num_items"] == 400
-  assert "broken.jpg" in done.stderr  # the skipped image is named
+  assert done.stderr.count("broken.jpg") == 1  # named, once
 
 
 @pytest.mark.integration
@@ -141,7 +143,7 @@ def test_compare_prints_matrix_and_json(orl):
   assert [(p["first"], p["second"]) for p in result["pairs"]] == [
       (0, 1), (0, 2), (1, 2)]
   assert all(p["same"] == (p["distance"] <= 0.5) for p in result["pairs"])
-  assert "[0] vs [1]" in done.stdout
+  assert "[0] vs [1]" in done.stderr  # --json: readable lines on stderr
 
 
 @pytest.mark.integration
@@ -152,9 +154,9 @@ def test_compare_prints_matrix_and_json(orl):
                    "--aligned"], "No identity folder"),
     ("cluster", ["--embeddings", "{out}", "--threshold", "1",
                  "--num_clusters", "3"], "threshold"),
-    ("compare", ["--workdir", "{workdir}", "{tree}/s1/1.pgm",
+    ("compare", ["--workdir", "{workdir}", "{missing}/1.pgm",
                  "{tree}/zz_unreadable/broken.jpg", "--aligned"],
-     "Cannot read image"),
+     "none of the 2 photos could be read"),
 ])
 def test_user_errors_exit_2_with_one_line(orl, tmp_path, name, args, message):
   workdir, tree, embedded, _ = orl

@@ -37,7 +37,8 @@ def test_calibrated_thresholds_are_typed():
   thresholds = _thresholds()
   assert thresholds.accuracy == pytest.approx(0.8)
   assert thresholds.calibration_accuracy == 1.0
-  assert (thresholds.pairs, thresholds.num_pairs) == ("/p.txt", 6)
+  # The pairs in words, never a path (#31 item 9).
+  assert (thresholds.pairs, thresholds.num_pairs) == ("the pairs of p.txt", 6)
   assert export_metadata.Thresholds.from_dict(
       thresholds.to_dict()) == thresholds
 
@@ -118,7 +119,8 @@ def test_read_names_a_missing_or_newer_export(tmp_path):
 def test_default_threshold_reads_the_typed_thresholds():
   metadata = _metadata()
   threshold, source = calibration.default_threshold(metadata, "far")
-  assert threshold == metadata.thresholds.far and "/p.txt" in source
+  assert threshold == metadata.thresholds.far
+  assert source == "FAR 1e-3 on the pairs of p.txt"
   assert calibration.default_threshold(
       dataclasses.replace(metadata, thresholds=None))[0] == 1.1
   assert calibration.default_threshold(None)[0] == 1.1

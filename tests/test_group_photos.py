@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from experiments.benchmarks import group_photos
+from facenet_tf.photos import results as results_lib
 from tests.conftest import shared_path
 
 PEOPLE = ("Abdullah_Gul", "Adrien_Brody", "Al_Gore", "Amelie_Mauresmo",
@@ -39,7 +40,7 @@ def scene():
   """(recognizer, gallery, [(photo array, placed faces)])."""
   from facenet_tf import photos
   recognizer = photos.FaceRecognizer()
-  gallery = photos.Gallery(recognizer)
+  gallery = photos.Gallery(recognizer, far=1e-3)  # the open-set point
   for name in PEOPLE:
     report = gallery.enroll(name, [str(_lfw(name, i)) for i in (2, 3, 4)])
     assert report["enrolled"] == 3, report
@@ -66,6 +67,10 @@ def test_group_photos_detection_and_identification(scene):
   total = found = correct = accepted = 0
   for (image, placed), (photo_faces, answers) in zip(scenes, results):
     assert photo_faces.error is None and photo_faces.size == image.shape[:2]
+    # Faces come in reading order, numbered so (#31 item 10).
+    boxes = [face.box for face in photo_faces.faces]
+    assert results_lib.reading_order(boxes) == list(range(len(boxes)))
+    assert [f.index for f in photo_faces.faces] == list(range(len(boxes)))
     by_face = {id(a.face): a for a in answers}
     for truth, face in zip(placed, group_photos.match(placed,
                                                       photo_faces.faces)):

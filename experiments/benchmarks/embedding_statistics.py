@@ -47,7 +47,7 @@ def main():
   groups = []
   for person in people:
     files = sorted(str(f) for f in person.glob("*.jpg"))[:args.per_person]
-    found = [f.faces[0].embedding for f in recognizer.faces(files) if f.faces]
+    found = [f.main_face.embedding for f in recognizer.faces(files) if f.faces]
     if len(found) >= 2:
       groups.append(np.stack(found))
   means = np.stack([g.mean(0) for g in groups])

@@ -46,11 +46,13 @@ def main(argv=None):
                                             str(LFW / "pairsDevTest.txt"))
   with open(os.path.join(args.workdir, "results.json")) as f:
     training = json.load(f)
+  run = os.path.basename(os.path.normpath(args.workdir))
   keys = ("accuracy", "accuracy_std", "val", "val_std", "far", "auc", "eer",
           "fallback_pairs", "fallback_images", "num_pairs", "num_images")
   record = {
-      "workdir": os.path.abspath(args.workdir),
-      "command": " ".join(sys.argv),
+      # Names, not paths: the record ships to other machines (#31 item 9).
+      "workdir": run,
+      "command": f"experiments/results/package_reference.py --workdir {run}",
       "architecture": metadata.architecture,
       "alignment": metadata.alignment.name,
       "thresholds": metadata.thresholds.to_dict(),

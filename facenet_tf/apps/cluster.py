@@ -6,16 +6,24 @@
         [--linkage average|complete|single] [--output_csv FILE]
         [--links_dir DIR]
 
-OUT is a facenet-embed output; TREE is TREE/<identity>/<photo>: every face
-of every photo is an item (--aligned: every image is one face crop). The
-default model is the packaged reference model. Without --threshold and
---num_clusters the threshold is the model's calibrated one (else the
-paper's 1.1 squared L2; half in cosine distance). When the photos come from
-two or more identity folders, their names are the ground truth of each
-photo's main (largest) face and the pairwise precision, recall, F1 and NMI
-of those faces are printed. --output_csv lists path, face, box and cluster.
-The last line is one JSON object: method, threshold, num_clusters, the
-counts and the metrics.
+OUT is a facenet-embed output; TREE is TREE/<identity>/<photo> or a flat
+folder TREE/<photo> (unlabelled): every face of every photo is an item
+(--aligned: every image is one face crop). The default model is the
+packaged reference model. Without --threshold and --num_clusters the
+threshold is the model's calibrated one (else the paper's 1.1 squared L2;
+half in cosine distance). The clusters are printed largest first, one line
+each naming its photos (`photo[face i]` for a photo's other faces; the
+first 20 clusters, 8 names each: --output_csv and --links_dir hold all).
+When the photos come from two or more identity folders, their names are
+the ground truth of each photo's main (largest) face and the pairwise
+precision, recall, F1 and NMI of those faces are printed; unlabelled photos
+(directly in TREE) are left out of them, and without two identities no
+metric is reported (a line says so). --output_csv lists path, face, box
+and cluster. The last line is one JSON object: method, threshold,
+num_clusters, the counts (labelled_items: the main faces the metrics
+score) and the metrics. Exit code 0: every input was read (all of OUT, or
+every photo of TREE); 1: some photos of TREE could not be read, the others
+were clustered; 2: a usage error or nothing to cluster.
 """
 import json
 import os
@@ -28,7 +36,7 @@ from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import clustering
 from facenet_tf.evaluation import recognition
 
-_embedded_images = embedding_flags.define_input_flags()
+_embedded_images = embedding_flags.define_input_flags(unlabelled=True)
 _METHOD = flags.DEFINE_enum("method", "agglomerative", clustering.METHODS,
                             "Clustering method.")
 _THRESHOLD = flags.DEFINE_float(
@@ -84,19 +92,31 @@ def main(argv):
   if _LINKS_DIR.value:
     clustering.write_links(_LINKS_DIR.value, embedded.paths,
                            embedded.identities, labels)
+  for line in clustering.describe_clusters(embedded.paths, labels,
+                                           embedded.faces):
+    print(line)
   result = {"method": _METHOD.value, "threshold": threshold,
             "num_clusters": int(labels.max()) + 1,
             "num_items": len(labels), "photos_without_face":
                 len(embedded.no_face), "unreadable": len(embedded.skipped)}
   main = embedded.main_faces()
+  main = main[embedded.labels[main] >= 0]  # unlabelled photos: no truth
+  result["labelled_items"] = len(main)
   if len(set(embedded.labels[main])) > 1:
-    result.update(clustering.evaluate(embedded.labels[main], labels[main]))
-    print(f"{len(main)} main faces of {result['num_identities']} "
-          f"identities -> {result['num_clusters']} clusters: pairwise "
-          f"precision {result['precision']:.4f}, recall "
-          f"{result['recall']:.4f}, F1 {result['f1']:.4f}; NMI "
-          f"{result['nmi']:.4f}")
+    metrics = clustering.evaluate(embedded.labels[main], labels[main])
+    print(f"{len(main)} main faces of {metrics['num_identities']} "
+          f"identities -> {metrics['num_clusters']} clusters: pairwise "
+          f"precision {metrics['precision']:.4f}, recall "
+          f"{metrics['recall']:.4f}, F1 {metrics['f1']:.4f}; NMI "
+          f"{metrics['nmi']:.4f}")
+    result.update({key: metrics[key] for key in (
+        "precision", "recall", "f1", "nmi", "num_identities")})
+  else:
+    print("No metrics: precision, recall and NMI need photos in two or more "
+          "identity folders (the clusters above are the result).")
   print(json.dumps(result), flush=True)
+  if embedded.skipped and flags.FLAGS.images_dir:
+    raise SystemExit(1)  # some photos unreadable, the others clustered
 
 
 def run():

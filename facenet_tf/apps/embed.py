@@ -5,7 +5,8 @@
         --output_dir OUT [--batch_size 64] \
         [--runner local|beam [--num_shards 16] [-- BEAM_PIPELINE_OPTIONS]]
 
-TREE is TREE/<identity>/<photo> (JPEG, PNG, GIF, BMP, PGM/PPM, TIFF, WebP).
+TREE is TREE/<identity>/<photo> or TREE/<photo> (JPEG, PNG, GIF, BMP,
+PGM/PPM, TIFF, WebP; symbolic links followed).
 Each photo's faces are detected, aligned with the model's spec and embedded
 (--aligned: each image is one crop aligned with the model's spec, seen as
 in training: its central view, alignment/model_crop.py). The default
@@ -19,8 +20,14 @@ metadata). --tfrecords embeds the aligned crops of build_tfrecords shards
 (data_pipelines/beam_embed.py; pipeline options after --) and
 writes OUT/shards.json and OUT/embeddings-SSSSS-of-NNNNN.npz instead,
 which facenet-recognize and facenet-cluster read as they read the one-file
-layout. Prints one JSON line: output_dir, photos, faces, identities,
-embedding_dim, no_face, skipped.
+layout. Photos directly in TREE (a flat folder) are unlabelled: identity
+"" and label -1 in index.csv. Prints one JSON line: output_dir, photos
+(every photo listed: with faces, without a face, unreadable), faces,
+identities (labelled ones), unlabelled (faces of unlabelled photos),
+embedding_dim, no_face, skipped. Exit code 0: every photo was read; 1: some
+could not be (named on stderr and in skipped.csv), the others are written;
+2: a usage error, or nothing could be embedded (no image in TREE, none
+readable, no face found).
 """
 import json
 
@@ -36,7 +43,8 @@ from facenet_tf.evaluation import embedding_records
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
 _IMAGES_DIR = flags.DEFINE_string("images_dir", None, "A tree "
-                                  "images_dir/<identity>/<photo>.")
+                                  "images_dir/<identity>/<photo>, or a flat "
+                                  "folder images_dir/<photo>.")
 _TFRECORDS = flags.DEFINE_string("tfrecords", None, "A build_tfrecords "
                                  "output directory of aligned crops.")
 flags.mark_flags_as_mutual_exclusive(["images_dir", "tfrecords"],
@@ -76,19 +84,26 @@ def main(pipeline_args):
   else:
     embedded = embedding_flags.embed_tree(
         _saved_model_path(), _IMAGES_DIR.value, _BATCH_SIZE.value, aligned,
-        recognizer)
+        recognizer, unlabelled=True)
   if _RUNNER.value == "local":
     embedding_io.write_embeddings(embedded, _OUTPUT_DIR.value)
-  photos = len(set(embedded.paths)) + len(embedded.no_face)
-  print(f"{photos} photos: {len(embedded.paths)} faces embedded, "
-        f"{len(embedded.no_face)} photos without a face, "
+  # Every listed photo, as the progress bar counts them: read with faces,
+  # read without one, or unreadable.
+  with_faces = len(set(embedded.paths))
+  photos = with_faces + len(embedded.no_face) + len(embedded.skipped)
+  labelled = sorted(set(embedded.identities) - {""})
+  print(f"{photos} photos: {len(embedded.paths)} faces embedded from "
+        f"{with_faces}, {len(embedded.no_face)} without a face, "
         f"{len(embedded.skipped)} unreadable -> {_OUTPUT_DIR.value}")
   print(json.dumps({"output_dir": _OUTPUT_DIR.value, "photos": photos,
                     "faces": len(embedded.paths),
-                    "identities": len(set(embedded.identities)),
+                    "identities": len(labelled),
+                    "unlabelled": sum(i == "" for i in embedded.identities),
                     "embedding_dim": int(embedded.embeddings.shape[1]),
                     "no_face": len(embedded.no_face),
                     "skipped": len(embedded.skipped)}), flush=True)
+  if embedded.skipped:  # exit 1: some inputs unreadable, the rest written
+    raise SystemExit(1)
 
 
 def run():

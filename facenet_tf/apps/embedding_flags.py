@@ -72,11 +72,12 @@ def define_photo_flags():
 _defined = {}
 
 
-def define_input_flags(required=True):
+def define_input_flags(required=True, unlabelled=False):
   """--embeddings | --images_dir (one of them `required`); returns a
   function giving `embedding_io.EmbeddedImages` (faces of photos, or
-  --aligned crops). Also defines the model and photo flags, which
-  `recognizer_from_flags` then uses."""
+  --aligned crops). `unlabelled`: photos directly in --images_dir count,
+  without an identity (embedding_io.list_tree). Also defines the model and
+  photo flags, which `recognizer_from_flags` then uses."""
   embeddings = flags.DEFINE_string(
       "embeddings", None, "A facenet-embed output directory.")
   images_dir = flags.DEFINE_string(
@@ -98,7 +99,7 @@ def define_input_flags(required=True):
       return embedding_io.read_embeddings(embeddings.value)
     aligned, recognizer = photo_options()
     return embed_tree(saved_model_path(), images_dir.value, batch_size.value,
-                      aligned, recognizer)
+                      aligned, recognizer, unlabelled)
 
   return embedded_images
 
@@ -110,10 +111,11 @@ def recognizer_from_flags():
 
 
 def embed_tree(saved_model, images_dir, batch_size, aligned=False,
-               recognizer=None):
+               recognizer=None, unlabelled=False):
   """The tree's faces (or, `aligned`, its whole images) embedded with the
-  export at `saved_model`, the skipped photos named on stderr."""
-  paths, identities = embedding_io.list_tree(images_dir)
+  export at `saved_model`, the skipped photos named on stderr (photos
+  directly in `images_dir` too, `unlabelled`: embedding_io.list_tree)."""
+  paths, identities = embedding_io.list_tree(images_dir, unlabelled)
   if aligned:
     embedded = embedding_io.embed_files(export_loaders.load(saved_model),
                                         paths, identities, batch_size)

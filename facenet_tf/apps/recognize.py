@@ -6,13 +6,17 @@ loaded from a file:
 
     facenet-recognize [--saved_model PATH | --workdir DIR] \
         (--enroll_dir PEOPLE [--save_gallery people.npz] | --gallery FILE) \
-        [--threshold T] PHOTO ...
+        [--threshold T | --far F] [--json] PHOTO ...
 
 PEOPLE is PEOPLE/<name>/<photo>: each photo's main (largest) face enrolls
-<name>. Each face is printed with its photo, face index, box, the nearest
-person and the distance; above the threshold it is "unknown" (open set).
-The default threshold is the model's own, calibrated at FAR 1e-3 (in its
-export); else the paper's 1.1.
+<name>; a photo without a face or unreadable is named and not enrolled.
+Each face (reading order) is printed with its photo, face index, box, the
+nearest person and the distance; above the threshold it is "unknown"
+(open set). The threshold is named with its value, what it was calibrated
+for and on which data. By default it is the model's best-accuracy one, the
+same as facenet-compare's; --far 1e-3 takes its open-set one (README
+"Thresholds"); a model without calibration gets the paper's 1.1. A saved
+gallery is matched at this model's threshold, not the one it was saved with.
 
 Evaluate (no photos): closed- and open-set identification on one tree,
 
@@ -27,15 +31,17 @@ the first --gallery_per_identity faces (by file name) form the gallery and
 the rest are probes. Prints the rank-1 and rank-5 identification rates of
 the known probes, the detection-and-identification rate (DIR) and
 false-accept rate (FAR) at the threshold, and DIR at FAR 1% and 10%.
-Either way the last line is one JSON object.
+--json: stdout is one JSON document; the readable lines go to stderr.
+Exit codes: 0 every input was read, 1 some could not be, 2 none of the
+photos to identify could be (or a usage error).
 """
-import json
+import warnings
 
 from absl import flags
 
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
-from facenet_tf.evaluation import calibration
+from facenet_tf.apps import verdicts
 from facenet_tf.evaluation import embedding_io
 from facenet_tf.evaluation import recognition
 
@@ -55,93 +61,105 @@ _UNKNOWN_FRACTION = flags.DEFINE_float(
     "unknown_fraction", 0.25, "Fraction of identities left out of the "
     "gallery (open set); 0 for closed set only.", lower_bound=0,
     upper_bound=1)
-_THRESHOLD = flags.DEFINE_float(
-    "threshold", None, "Open set: accept a face whose nearest gallery "
-    "distance (squared L2) is <= threshold; default: the model's threshold "
-    "calibrated at FAR 1e-3, else 1.1.", lower_bound=0)
+_operating_point_flags = verdicts.define_operating_point_flags()
+_output = verdicts.define_json_flag()
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the unknown identities.")
 
 
-def _gallery(recognizer):
+def _gallery(recognizer, output):
+  """(the gallery, how many enrollment photos were read, unreadable)."""
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
+  chosen = _operating_point_flags.kwargs
   if _GALLERY.value:
-    return photos.Gallery.load(_GALLERY.value, recognizer, _THRESHOLD.value)
-  gallery = photos.Gallery(recognizer, _THRESHOLD.value)
+    return photos.Gallery.load(_GALLERY.value, recognizer, **chosen), 0, 0
+  gallery = photos.Gallery(recognizer, **chosen)
   paths, names = embedding_io.list_tree(_ENROLL_DIR.value)
   by_name = {}
   for path, name in zip(paths, names):
     by_name.setdefault(name, []).append(path)
+  unreadable = 0
   for name, person_photos in sorted(by_name.items()):
-    report = gallery.enroll(name, person_photos)
+    with warnings.catch_warnings():  # the report is printed below
+      warnings.simplefilter("ignore", photos.GalleryWarning)
+      report = gallery.enroll(name, person_photos)
+    unreadable += len(report["errors"])
     for problem in report["errors"] + [f"{p}: no face found (not enrolled)"
                                        for p in report["no_face"]]:
-      print(problem)
-  print(f"gallery: {len(gallery.people)} people, {len(gallery)} faces; "
-        f"threshold {gallery.threshold:g} ({gallery.threshold_source})")
+      output.say(problem)
+  output.say(f"gallery: {len(gallery.people)} people, {len(gallery)} faces; "
+             f"{gallery.operating_point}")
   if _SAVE_GALLERY.value:
     gallery.save(_SAVE_GALLERY.value)
-    print(f"saved {_SAVE_GALLERY.value}")
-  return gallery
+    output.say(f"saved {_SAVE_GALLERY.value}")
+  return gallery, len(paths), unreadable
 
 
 def identify(photo_paths):
   if not (_GALLERY.value or _ENROLL_DIR.value):
     common.fail("identifying photos needs --gallery or --enroll_dir.")
+  output = _output()
   recognizer = embedding_flags.recognizer_from_flags()
-  gallery = _gallery(recognizer)
+  gallery, enrolled_photos, enroll_unreadable = _gallery(recognizer, output)
   out, counts = [], {"photos": len(photo_paths), "faces": 0, "known": 0,
-                     "no_face": 0, "unreadable": 0}
+                     "no_face": 0, "unreadable": 0,
+                     "enroll_unreadable": enroll_unreadable}
   for found, answers in gallery.identify(photo_paths):
     if found.error:
       counts["unreadable"] += 1
-      print(found.error)
+      output.say(found.error)
     elif not answers:
       counts["no_face"] += 1
-      print(f"{found.photo}: no face found")
+      output.say(f"{found.photo}: no face found")
     for who in answers:
       counts["faces"] += 1
       counts["known"] += who.name is not None
-      box = ", ".join(f"{v:.0f}" for v in who.face.box)
-      print(f"{found.photo} face {who.face.index} box ({box}): "
-            f"{who.name or 'unknown'} (nearest {who.nearest}, distance "
-            f"{who.distance:.3f})")
-      out.append({**who.face.to_json(), "name": who.name,
-                  "nearest": who.nearest, "distance": who.distance})
-  print(f"{counts['photos']} photos, {counts['faces']} faces ("
-        f"{counts['known']} known), {counts['no_face']} without a face, "
-        f"{counts['unreadable']} unreadable")
-  print(json.dumps({"faces": out, "summary": counts,
-                    "threshold": gallery.threshold}), flush=True)
+      sign = "<=" if who.name else ">"
+      output.say(f"{who.face.describe()}: {who.name or 'unknown'} (nearest "
+                 f"{who.nearest}, distance {who.distance:.3f} {sign} "
+                 f"{who.operating_point.threshold:.4g})")
+      out.append(who.to_json())
+  output.say(f"{counts['photos']} photos, {counts['faces']} faces ("
+             f"{counts['known']} known), {counts['no_face']} without a face, "
+             f"{counts['unreadable']} unreadable; {gallery.operating_point}")
+  output.document({"faces": out, "summary": counts,
+                   "operating_point": gallery.operating_point.to_json(),
+                   "threshold": gallery.threshold})
+  if counts["unreadable"] == len(photo_paths):
+    common.fail(f"none of the {len(photo_paths)} photos to identify could "
+                "be read")
+  verdicts.finish(len(photo_paths) + enrolled_photos,
+                  counts["unreadable"] + enroll_unreadable)
 
 
 def evaluate():
+  output = _output()
   embedded = _embedded_images()
-  threshold = _THRESHOLD.value
-  if threshold is None:
-    threshold, source = calibration.default_threshold(
-        embedded.model_metadata, "far", recognition.DEFAULT_THRESHOLD)
-    print(f"threshold {threshold:g}: {source}", flush=True)
+  point = _operating_point_flags.point(embedded.model_metadata)
+  output.say(str(point))
   main_faces = embedded.main_faces()
   try:
     result = recognition.evaluate(
         embedded.embeddings[main_faces], embedded.labels[main_faces],
-        _GALLERY_PER_IDENTITY.value, _UNKNOWN_FRACTION.value, threshold,
-        seed=_SEED.value)
+        _GALLERY_PER_IDENTITY.value, _UNKNOWN_FRACTION.value,
+        point.threshold, seed=_SEED.value)
   except ValueError as e:  # split_gallery_probes: no probe is left
     common.fail(str(e))
   rates, open_set = result["identification_rate"], result["open_set"]
-  print(f"{result['identities']} identities ({result['skipped_identities']} "
-        f"skipped): gallery {result['gallery']}, known probes "
-        f"{result['known_probes']}, unknown probes {result['unknown_probes']}")
-  print("closed set: " + ", ".join(f"top-{rank} {rate:.4f}"
-                                   for rank, rate in rates.items()))
-  line = f"open set at {open_set['threshold']:g}: DIR {open_set['dir']:.4f}"
+  output.say(f"{result['identities']} identities "
+             f"({result['skipped_identities']} skipped): gallery "
+             f"{result['gallery']}, known probes {result['known_probes']}, "
+             f"unknown probes {result['unknown_probes']}")
+  output.say("closed set: " + ", ".join(f"top-{rank} {rate:.4f}"
+                                        for rank, rate in rates.items()))
+  line = f"open set at {point}: DIR {open_set['dir']:.4f}"
   if open_set["far"] is not None:
     line += f", FAR {open_set['far']:.4f}; " + ", ".join(
         f"DIR {rate:.4f} at FAR <= {target:g}"
         for target, rate in open_set["dir_at_far"].items())
-  print(line)
-  print(json.dumps(result), flush=True)
+  output.say(line)
+  output.document({**result, "operating_point": point.to_json()})
+  skipped = len(embedded.skipped) if flags.FLAGS.images_dir else 0
+  verdicts.finish(len(embedded.paths) + skipped, skipped)
 
 
 def main(photo_paths):

@@ -17,6 +17,7 @@ import tensorflow as tf
 from facenet_tf.alignment import model_crop
 from facenet_tf.alignment import model_crop_tf
 from facenet_tf.data import augment
+from facenet_tf.data import image_tree
 from facenet_tf.data import reading
 from facenet_tf.data import records
 from facenet_tf.data import shards
@@ -29,7 +30,9 @@ def list_identity_tree(root, extensions=reading.IMAGE_EXTENSIONS):
 
   Identities are the sorted sub-folders that hold at least one image with one
   of `extensions` (case-insensitive); label i is the i-th of them, the same
-  numbering as TFDS's ImageFolder when no folder is empty.
+  numbering as TFDS's ImageFolder when no folder is empty. Linked folders
+  and files are followed; a local folder linked to the root or to one of
+  its ancestors (a loop, image_tree.is_loop) is left out.
 
   Returns:
     (paths, labels, names): image paths sorted by identity then file name,
@@ -38,7 +41,8 @@ def list_identity_tree(root, extensions=reading.IMAGE_EXTENSIONS):
   paths, labels, names = [], [], []
   for name in sorted(tf.io.gfile.listdir(root)):
     folder = os.path.join(root, name.rstrip("/"))
-    if not tf.io.gfile.isdir(folder):
+    if not tf.io.gfile.isdir(folder) or (
+        "://" not in root and image_tree.is_loop(folder, root)):
       continue
     files = sorted(f for f in tf.io.gfile.listdir(folder)
                    if f.lower().endswith(tuple(extensions)))

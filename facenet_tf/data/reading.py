@@ -17,7 +17,7 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Image files by extension (Pillow also reads PGM, as AT&T/ORL, and TIFF).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".pgm", ".ppm",
@@ -79,8 +79,11 @@ def read_photo(source, max_pixels=DEFAULT_MAX_PIXELS):
     raise PhotoError(f"{name}: refused as a decompression bomb ({e})") from None
   except (OSError, ValueError, SyntaxError) as e:
     # UnidentifiedImageError (not an image), truncated data, bad headers.
+    # Pillow names the open file in the first: say what it means instead.
+    detail = ("not a format Pillow decodes"
+              if isinstance(e, UnidentifiedImageError) else e)
     raise PhotoError(f"{name}: cannot be read as an image "
-                     f"({type(e).__name__}: {e})") from None
+                     f"({type(e).__name__}: {detail})") from None
 
 
 def _from_pil(image, max_pixels):

@@ -37,6 +37,8 @@ import os
 from absl import logging
 import numpy as np
 
+from facenet_tf import atomic_files
+
 from facenet_tf.evaluation import recognition
 
 KINDS = ("auto", "exact", "ivf")
@@ -124,9 +126,11 @@ class NeighbourIndex:
               "refine": self.refine}
     if self._faiss is not None:
       faiss = _import_faiss()
-      faiss.write_index(self._faiss, os.fspath(path))
-    with open(f"{os.fspath(path)}.json", "w", encoding="utf-8") as f:
-      json.dump(record, f)
+      # FAISS writes to a path: write a sibling, then rename it in place.
+      staging = atomic_files.temporary_sibling(os.fspath(path))
+      faiss.write_index(self._faiss, staging)
+      os.replace(staging, path)
+    atomic_files.write_json(f"{os.fspath(path)}.json", record)
 
   @classmethod
   def load(cls, path, gallery):

@@ -236,3 +236,36 @@ def write_links(links_dir, image_paths, identities, labels):
     link = os.path.join(folder, f"{identity}_{os.path.basename(path)}")
     if not os.path.lexists(link):  # a photo's second face, same cluster
       os.symlink(os.path.abspath(path), link)
+
+
+def describe_clusters(image_paths, labels, faces=None, max_clusters=20,
+                      max_members=8):
+  """Lines saying which photos landed together, largest cluster first.
+
+  Each line is `cluster K (N): name, name, ...`, names relative to the
+  photos' common folder; a face other than its photo's largest is named
+  `name[face i]`. At most `max_clusters` lines of `max_members` names
+  each, then a line counting what is left out (write_csv lists it all).
+  """
+  labels = np.asarray(labels)
+  if not labels.size:
+    return []
+  folder = os.path.commonpath([os.path.dirname(os.path.abspath(p))
+                               for p in image_paths])
+  names = [os.path.relpath(os.path.abspath(p), folder) for p in image_paths]
+  if faces is not None:
+    names = [n if f["face"] == 0 else f"{n}[face {f['face']}]"
+             for n, f in zip(names, faces)]
+  count = int(labels.max()) + 1
+  lines = []
+  for k in range(min(count, max_clusters)):
+    members = [names[i] for i in np.flatnonzero(labels == k)]
+    more = len(members) - max_members
+    lines.append(f"cluster {k} ({len(members)}): "
+                 + ", ".join(members[:max_members])
+                 + (f", ... and {more} more" if more > 0 else ""))
+  if count > max_clusters:
+    rest = int(np.sum(labels >= max_clusters))
+    lines.append(f"... and {count - max_clusters} more clusters ({rest} "
+                 "items)")
+  return lines

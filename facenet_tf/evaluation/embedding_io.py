@@ -8,7 +8,8 @@
     <output_dir>/no_face.csv      path: photos in which no face was found
 
 Rows are images (`--aligned` crops) or faces of photos: then index.csv has
-the columns face (its index in its photo, largest first), x1, y1, x2, y2
+the columns face (its index in its photo, in reading order: rows top to
+bottom, left to right; the main face is the largest box), x1, y1, x2, y2
 (the box in the photo's pixels) and score (MTCNN's).
 
 Image files are read by the one reader (data/reading.py: EXIF orientation,
@@ -29,7 +30,7 @@ import tqdm
 
 from facenet_tf import export_metadata
 from facenet_tf.alignment import model_crop
-from facenet_tf.data import eval_input
+from facenet_tf.data import image_tree
 from facenet_tf.data import reading
 
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -49,7 +50,9 @@ class EmbeddedImages:
     embeddings: float32 [N, D].
     paths: image paths (absolute when listed from a tree).
     identities: identity (folder) name of each image.
-    labels: int [N], the identity's index among the sorted distinct names.
+    labels: int [N], the identity's index among the sorted distinct names;
+      -1 for an unlabelled image (identity "", a photo directly in the
+      tree's root).
     skipped: (path, error) of the images that could not be read.
     model_metadata: the embedding export's ExportMetadata, if known.
     faces: per row, {"face", "box", "score"} when rows are faces of photos.
@@ -65,11 +68,16 @@ class EmbeddedImages:
   no_face: list = dataclasses.field(default_factory=list)
 
   def main_faces(self):
-    """Row indices of each photo's largest face (all rows for crops)."""
+    """Row indices of each photo's main face, its largest box (faces come
+    in reading order), in row order; all rows for crops."""
     if self.faces is None:
       return np.arange(len(self.paths))
-    return np.array([i for i, f in enumerate(self.faces) if f["face"] == 0],
-                    np.int64)
+    largest = {}
+    for row, (path, face) in enumerate(zip(self.paths, self.faces)):
+      x1, y1, x2, y2 = face["box"]
+      if path not in largest or (x2 - x1) * (y2 - y1) > largest[path][0]:
+        largest[path] = ((x2 - x1) * (y2 - y1), row)
+    return np.array(sorted(row for _, row in largest.values()), np.int64)
 
 
 def saved_model_path(saved_model=None, workdir=None):
@@ -108,30 +116,37 @@ def load_images(paths, model_input):
   return np.stack(images)
 
 
-def list_tree(images_dir):
-  """(paths, identities) of the images of a tree `images_dir/<identity>/...`.
+def list_tree(images_dir, unlabelled=False):
+  """(paths, identities) of the images of a tree (image_tree.list_photos).
 
-  Paths are absolute and sorted by identity, then file name; identity i is
-  the folder name of path i. Files with other extensions than
-  reading.IMAGE_EXTENSIONS are left out.
+  `images_dir/<identity>/<image>` has its folder's name as identity. With
+  `unlabelled`, `images_dir/<image>` is listed too, unlabelled (identity
+  ""): a flat folder of photos is a tree; without, such photos are left
+  out (for tools that need identities: enrolling, recognition rates).
+  Paths are absolute, unlabelled ones first, then by identity and file
+  name. Symbolic links are followed (loops cut); files with other
+  extensions than reading.IMAGE_EXTENSIONS are left out.
 
   Raises:
-    FileNotFoundError: `images_dir` is missing or holds no identity folder
-      with images.
+    FileNotFoundError: `images_dir` is missing or holds no image (then
+      image_tree.EmptyTreeError, naming it).
   """
-  if not os.path.isdir(images_dir):
-    raise FileNotFoundError(f"Images directory {images_dir} does not exist.")
-  try:
-    paths, labels, names = eval_input.list_identity_tree(
-        os.path.abspath(images_dir))
-  except ValueError as e:  # no identity folder holds an image
-    raise FileNotFoundError(str(e)) from None
-  return paths, [names[label] for label in labels]
+  return image_tree.list_photos(images_dir, unlabelled)
 
 
-def embed_tree(embedder, images_dir, batch_size=128, progress=True):
+def identity_labels(identities):
+  """int64 [N] labels of identity names: each name's index among the
+  sorted distinct names, -1 for unlabelled rows (identity "")."""
+  names = sorted(set(identities) - {image_tree.UNLABELLED})
+  label_of = {name: i for i, name in enumerate(names)}
+  return np.array([label_of.get(name, -1) for name in identities], np.int64)
+
+
+def embed_tree(embedder, images_dir, batch_size=128, progress=True,
+               unlabelled=False):
   """embed_files of every image of a tree (list_tree)."""
-  return embed_files(embedder, *list_tree(images_dir), batch_size, progress)
+  return embed_files(embedder, *list_tree(images_dir, unlabelled),
+                     batch_size, progress)
 
 
 def embed_files(embedder, paths, identities, batch_size=128, progress=True,
@@ -147,8 +162,8 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True,
       callable from uint8 [N, H, W, C] to [N, D] with `image_size` (H, W),
       `channels` and `alignment` (its spec or None: model_crop.ModelInput).
     paths: image file paths.
-    identities: identity name of each path; label = its index among the
-      sorted distinct names (list_identity_tree's numbering).
+    identities: identity name of each path ("": unlabelled); labels as
+      identity_labels numbers them.
     batch_size: images per model call.
     progress: show a progress bar over batches (tqdm, on stderr).
     sources: what to read for path i, if not the path (e.g. a TFRecord's
@@ -157,7 +172,7 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True,
   Raises:
     FileNotFoundError: none of the images could be read.
   """
-  names, labels = np.unique(np.asarray(identities, str), return_inverse=True)
+  labels = identity_labels(identities)
   sources = paths if sources is None else sources
   model_input = model_crop.ModelInput.of(embedder)
   load = lambda i: try_load(sources[i], model_input)
@@ -183,7 +198,7 @@ def embed_files(embedder, paths, identities, batch_size=128, progress=True,
                             f"e.g. {skipped[0][0]}: {skipped[0][1]}")
   return EmbeddedImages(
       np.concatenate(embeddings).astype(np.float32, copy=False),
-      [paths[i] for i in kept], [str(names[labels[i]]) for i in kept],
+      [paths[i] for i in kept], [str(identities[i]) for i in kept],
       labels[kept], skipped, getattr(embedder, "metadata", None))
 
 
@@ -192,7 +207,14 @@ def try_load(source, model_input):
   try:
     return load_image(source, model_input), None
   except reading.PhotoError as e:
-    return None, f"{type(e).__name__}: {e}"
+    return None, unreadable_reason(reading.describe(source), str(e))
+
+
+def unreadable_reason(name, message):
+  """Why a photo cannot be read, from a PhotoError's message, without the
+  photo's name it starts with: skipped lists name the path once, beside."""
+  prefix = f"{name}: "
+  return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def write_embeddings(embedded, output_dir):

@@ -100,12 +100,14 @@ def read_sharded(output_dir):
   rows = np.lexsort(merged["order"].T[::-1])
   faces = [json.loads(text) if text else None
            for text in merged["faces"][rows]]
-  label_of = {name: i for i, name in enumerate(manifest["identities"])}
+  # Labels as embedding_io.identity_labels numbers them ("": -1).
+  label_of = {name: i for i, name in enumerate(
+      n for n in manifest["identities"] if n)}
   identities = merged["identities"][rows].tolist()
   return embedding_io.EmbeddedImages(
       merged["embeddings"][rows].reshape(len(rows), -1),
       merged["paths"][rows].tolist(), identities,
-      np.array([label_of[name] for name in identities], np.int64),
+      np.array([label_of.get(name, -1) for name in identities], np.int64),
       [tuple(s) for s in manifest["skipped"]],
       export_metadata.ExportMetadata.from_dict(manifest["model"]),
       faces if faces and faces[0] is not None else None, manifest["no_face"])

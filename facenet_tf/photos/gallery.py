@@ -2,14 +2,23 @@
 
     gallery = photos.Gallery(recognizer)
     gallery.enroll("Ann", ["ann1.jpg", "ann2.jpg"])     # main face of each
-    for who in gallery.identify("party.jpg"):          # every face found
-      print(who.face.box, who.name or "unknown", who.distance)
+    for found, answers in gallery.identify("party.jpg"):
+      for who in answers:                             # faces, reading order
+        print(who)  # Identification(Ann: distance 0.61 <= threshold ...)
     gallery.save("people.npz")                          # or people.json
     gallery = photos.Gallery.load("people.npz", recognizer)
 
-Open set: a face whose nearest enrolled face is farther than `threshold`
-(default: the model's threshold calibrated at FAR 1e-3, where a stranger is
-rarely taken for someone enrolled) is "unknown" (`name` None). Files are
+Enrolling takes the main (largest) face of each photo; a photo without a
+face, or that cannot be read, is not enrolled: `enroll` returns the counts
+and photos and warns (GalleryWarning) naming them.
+
+Open set: a face whose nearest enrolled face is farther than the gallery's
+threshold is "unknown" (`name` None). The threshold is the operating point
+of FaceRecognizer.verify (calibration.operating_point): by default the
+model's best-accuracy one, so a pair facenet-compare calls "same" is
+recognized here too; `far=1e-3` the open-set one, where a stranger is
+rarely taken for someone enrolled (and more enrolled faces are missed).
+Every Identification names its threshold. Files are
 NumPy `.npz` (no pickle: strings are stored as fixed-width unicode) or JSON;
 both record the model they were made with, and loading them with another
 model (embedding size or alignment spec) is refused. Search goes through an
@@ -20,11 +29,13 @@ with it, after checking that it indexes these rows.
 import dataclasses
 import json
 import os
+import warnings
 
 import numpy as np
 
 from facenet_tf import atomic_files
 from facenet_tf.evaluation import ann_index
+from facenet_tf.evaluation import calibration
 
 FORMAT_VERSION = 1
 INDEX_SUFFIX = ".faiss"
@@ -34,25 +45,46 @@ class GalleryError(ValueError):
   """A gallery file that cannot be used with this model, or bad enrollment."""
 
 
-@dataclasses.dataclass
+class GalleryWarning(UserWarning):
+  """Photos given to `enroll` that were not enrolled (no face, unreadable)."""
+
+
+@dataclasses.dataclass(repr=False)
 class Identification:
-  """One face of a probe photo: its nearest person, or None (unknown)."""
+  """One face of a probe photo: its nearest person, or None (unknown), at
+  the gallery's `operating_point`."""
   face: object
   name: str | None
   distance: float
   nearest: str
+  operating_point: calibration.OperatingPoint
+
+  def __repr__(self):
+    if self.name is None:
+      verdict = (f"unknown: nearest {self.nearest} at distance "
+                 f"{self.distance:.4g} > {self.operating_point}")
+    else:
+      verdict = (f"{self.name}: distance {self.distance:.4g} <= "
+                 f"{self.operating_point}")
+    return f"Identification({verdict}; {self.face.describe()})"
+
+  def to_json(self):
+    return {**self.face.to_json(), "name": self.name,
+            "nearest": self.nearest, "distance": self.distance,
+            **self.operating_point.to_json()}
 
 
 class Gallery:
   """Enrolled faces (one row per enrolled photo) and their people."""
 
-  def __init__(self, recognizer, threshold=None):
+  def __init__(self, recognizer, threshold=None, far=None):
+    """`threshold` or `far` as in FaceRecognizer.operating_point (default:
+    the model's best-accuracy threshold)."""
     self.recognizer = recognizer
-    if threshold is None:
-      threshold, self.threshold_source = recognizer.threshold("far")
-    else:
-      self.threshold_source = "argument"
-    self.threshold = float(threshold)
+    try:
+      self.operating_point = recognizer.operating_point(far, threshold)
+    except ValueError as error:  # a FAR the model has no threshold for
+      raise GalleryError(str(error)) from None
     self.names, self.sources = [], []
     self.embeddings = np.zeros((0, recognizer.model.embedding_dim),
                                np.float32)
@@ -60,6 +92,14 @@ class Gallery:
 
   def __len__(self):
     return len(self.names)
+
+  def __repr__(self):
+    return (f"Gallery({len(self.people)} people, {len(self)} faces; "
+            f"{self.operating_point})")
+
+  @property
+  def threshold(self):
+    return self.operating_point.threshold
 
   @property
   def people(self):
@@ -70,7 +110,8 @@ class Gallery:
 
     Returns:
       {"enrolled": n, "no_face": [photos], "errors": [messages]}: a photo
-      without a face or that cannot be read is reported, never guessed.
+      without a face or that cannot be read is not enrolled; it is in the
+      report and named by a GalleryWarning, never guessed.
     """
     if not name or not isinstance(name, str):
       raise GalleryError(f"a person's name must be a non-empty string, got "
@@ -84,7 +125,7 @@ class Gallery:
       elif not found.faces:
         report["no_face"].append(found.photo)
       else:
-        rows.append(found.faces[0].embedding)
+        rows.append(found.main_face.embedding)
         self.names.append(name)
         self.sources.append(found.photo)
         report["enrolled"] += 1
@@ -92,6 +133,11 @@ class Gallery:
       self.embeddings = np.concatenate([self.embeddings,
                                         np.stack(rows).astype(np.float32)])
       self._index = None
+    missed = report["errors"] + [f"{photo}: no face found"
+                                 for photo in report["no_face"]]
+    if missed:
+      warnings.warn(f"{name}: {len(missed)} photo(s) not enrolled: "
+                    + "; ".join(missed), GalleryWarning, stacklevel=2)
     return report
 
   def identify(self, photos):
@@ -110,7 +156,7 @@ class Gallery:
         name = self.names[nearest[row]]
         answers.append(Identification(
             face, name if distance[row] <= self.threshold else None,
-            float(distance[row]), name))
+            float(distance[row]), name, self.operating_point))
         row += 1
       out.append((item, answers))
     return out
@@ -135,7 +181,7 @@ class Gallery:
     path = os.fspath(path)
     record = {"format_version": FORMAT_VERSION, "model": self._model_record(),
               "threshold": self.threshold,
-              "threshold_source": self.threshold_source}
+              "threshold_source": self.operating_point.description}
     if path.endswith(".npz"):
       with atomic_files.open_for_write(path, "wb") as f:
         np.savez(f, embeddings=self.embeddings,
@@ -158,8 +204,10 @@ class Gallery:
           os.remove(stale)
 
   @classmethod
-  def load(cls, path, recognizer, threshold=None):
-    """A saved gallery, checked against `recognizer`'s model."""
+  def load(cls, path, recognizer, threshold=None, far=None):
+    """A saved gallery, checked against `recognizer`'s model. Its faces are
+    matched at `operating_point(far, threshold)` of this recognizer, as a
+    new gallery's, whatever it was saved with."""
     path = os.fspath(path)
     if not os.path.exists(path):
       raise FileNotFoundError(f"{path}: no such gallery file")
@@ -178,10 +226,7 @@ class Gallery:
         raise ValueError("a gallery file ends in .npz or .json")
     except (OSError, ValueError, KeyError) as error:
       raise GalleryError(f"{path}: not a gallery file ({error})") from None
-    gallery = cls(recognizer, threshold if threshold is not None
-                  else record["threshold"])
-    if threshold is None:
-      gallery.threshold_source = record["threshold_source"]
+    gallery = cls(recognizer, threshold, far)
     mine, theirs = gallery._model_record(), record["model"]
     for key in ("embedding_dim", "alignment"):
       if mine[key] != theirs[key]:

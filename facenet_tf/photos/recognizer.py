@@ -4,6 +4,7 @@
     recognizer = photos.FaceRecognizer()          # the packaged reference model
     found = recognizer.faces(["a.jpg", "b.jpg"])  # per photo: its faces
     result = recognizer.verify("a.jpg", "b.jpg")  # distance, same, threshold
+    print(result)  # Verification(same: distance 0.77 <= threshold 1.095 ...)
 
 Every face is aligned with the model's own alignment spec, read from the
 export's metadata, so it reaches the model framed and resampled as in
@@ -13,8 +14,13 @@ evaluation use).
 Photos larger than `detect_max_side` are detected on a downscaled copy and
 cut from the original. A photo that cannot be read gives a `PhotoFaces`
 with its `error`; one without a face gives an empty `faces` list.
+
+A photo's faces come in reading order (results.reading_order: rows top to
+bottom, each row left to right); its main face, the one `verify` and
+`Gallery.enroll` take, is the largest (`PhotoFaces.main_face`). Verdicts
+are made at one operating point (evaluation/calibration.py): by default
+the model's best-accuracy threshold, `far=` for its open-set one.
 """
-import dataclasses
 import sys
 import warnings
 
@@ -28,58 +34,16 @@ from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.alignment import warp
 from facenet_tf.data import reading
 from facenet_tf.evaluation import calibration
+from facenet_tf.photos.results import Face
+from facenet_tf.photos.results import PhotoFaces
+from facenet_tf.photos.results import Verification
+from facenet_tf.photos.results import reading_order
 
 # Photos are detected at most this large (longer side): MTCNN's time grows
 # with the pixels, and a face of 40 px in a 2,000 px photo is still 20 px
 # (MTCNN's minimum) at 1,024.
 DEFAULT_DETECT_MAX_SIDE = 1024
 _PROGRESS_MIN_PHOTOS = 16
-
-
-@dataclasses.dataclass
-class Face:
-  """One face of a photo.
-
-  box: x1, y1, x2, y2 in the photo's pixels (after EXIF rotation);
-  landmarks: [5, 2] eyes, nose, mouth corners (image-left first);
-  score: MTCNN's detection score; embedding: unit-norm float32 [D];
-  index: the face's position in its photo (largest first).
-  """
-  photo: str
-  index: int
-  box: tuple
-  landmarks: np.ndarray
-  score: float
-  embedding: np.ndarray | None = None
-
-  def to_json(self):
-    return {"photo": self.photo, "face": self.index,
-            "box": [round(float(v), 1) for v in self.box],
-            "landmarks": np.round(self.landmarks, 1).tolist(),
-            "score": round(float(self.score), 4)}
-
-
-@dataclasses.dataclass
-class PhotoFaces:
-  """The faces of one photo, or why it could not be read."""
-  photo: str
-  faces: list
-  size: tuple | None = None   # (height, width) after EXIF rotation
-  error: str | None = None
-  # How its faces were found: detector.FOUND, FOUND_PADDED, FOUND_CONTRAST
-  # (a retry of a tight or dark crop) or NO_FACE; None when not detected.
-  found_by: str | None = None
-
-
-@dataclasses.dataclass
-class Verification:
-  """Two faces compared: squared L2 distance and the call at `threshold`."""
-  distance: float
-  same: bool
-  threshold: float
-  threshold_source: str
-  first: Face
-  second: Face
 
 
 class FaceRecognizer:
@@ -116,12 +80,15 @@ class FaceRecognizer:
     self.batch_size = batch_size
     self.max_pixels = max_pixels
 
-  def threshold(self, kind="accuracy"):
-    """(threshold, source): calibrated `accuracy` or `far`, else 1.1."""
-    return calibration.default_threshold(self.metadata, kind)
+  def operating_point(self, far=None, threshold=None):
+    """The calibration.OperatingPoint of this model's verdicts: the best-
+    accuracy threshold by default; `far` (e.g. 1e-3) the open-set one;
+    `threshold` one set by hand. Raises ValueError for a FAR the model
+    was not calibrated at."""
+    return calibration.operating_point(self.metadata, far, threshold)
 
   def detect(self, photos, progress=None):
-    """`PhotoFaces` per photo, faces without embeddings (largest first)."""
+    """`PhotoFaces` per photo, faces without embeddings (reading order)."""
     return [found for found, _ in self._detect(_as_list(photos), progress)]
 
   def faces(self, photos, progress=None):
@@ -168,19 +135,17 @@ class FaceRecognizer:
     """Embeddings [N, D] of model-view crops (uint8 [N, H, W, 3])."""
     return self.model(self.model_input(crops), batch_size=self.batch_size)
 
-  def verify(self, first, second, threshold=None):
-    """Compares the main face (largest) of two photos, or two `Face`s.
+  def verify(self, first, second, threshold=None, far=None):
+    """Compares the main face (largest) of two photos, or two `Face`s, at
+    `operating_point(far, threshold)` (default: best accuracy).
 
     Raises:
       reading.PhotoError: a photo cannot be read or holds no face.
     """
+    point = self.operating_point(far, threshold)
     faces = [self._main_face(x) for x in (first, second)]
     distance = float(np.sum((faces[0].embedding - faces[1].embedding) ** 2))
-    source = "argument"
-    if threshold is None:
-      threshold, source = self.threshold("accuracy")
-    return Verification(distance, distance <= threshold, float(threshold),
-                        source, *faces)
+    return Verification(distance, distance <= point.threshold, point, *faces)
 
   def _main_face(self, item):
     if isinstance(item, Face):
@@ -192,7 +157,7 @@ class FaceRecognizer:
       raise reading.PhotoError(found.error)
     if not found.faces:
       raise reading.PhotoError(f"{found.photo}: no face found")
-    return found.faces[0]
+    return found.main_face
 
   def _detect(self, photos, progress):
     """[(PhotoFaces, decoded image or None)] in photo order."""
@@ -255,10 +220,7 @@ def _downscaled(image, max_side):
 
 
 def _faces(name, faces, scale):
-  """`Face`s in original-photo pixels, largest box first."""
-  areas = ((faces.boxes[:, 2] - faces.boxes[:, 0])
-           * (faces.boxes[:, 3] - faces.boxes[:, 1]))
-  order = np.argsort(-areas, kind="stable")
+  """`Face`s in original-photo pixels, in reading order."""
   return [Face(name, rank, tuple(float(v) for v in faces.boxes[i] / scale),
                faces.keypoints[i] / scale, float(faces.scores[i]))
-          for rank, i in enumerate(order)]
+          for rank, i in enumerate(reading_order(faces.boxes))]

@@ -1,0 +1,141 @@
+"""The teacher on LFW View 2: its own whole path, on our faces, against a student.
+
+    python experiments/benchmarks/teacher_lfw.py \
+        [--pairs ../shared/data/lfw/pairs.txt] [--student MODEL] [--flip]
+
+Rows, all on the 6,000 pairs of pairs.txt with the project's 10-fold
+protocol (evaluation/verification.py; squared L2 ranks pairs as face_recognition's
+L2 does):
+- `teacher, its own path`: what a face_recognition user gets. dlib's HOG
+  detector on the uncropped photo (one upsample, face_recognition's
+  default), the face nearest the photo's centre (LFW centres its person),
+  dlib's 5-point shape, chip and descriptor, compared raw. A photo where HOG
+  finds no face is described from the median HOG box of the others
+  (counted).
+- `teacher, our faces`: the stored targets (data_pipelines.teacher_targets:
+  the box our aligner chose), unit-normalised; an image with no stored
+  target (the aligner's centre-crop fallback) from the median box, counted.
+- with `--student MODEL` (a workdir, SavedModel, .tflite or .onnx): the
+  student on the aligned crops (as facenet-eval), and §7's cross-model
+  figure: teacher's normalised descriptor of one image (the gallery: a
+  face_recognition user's stored encodings) against the student's embedding
+  of the other (evaluation/compatibility.py, v1 = teacher).
+The own-path descriptors are cached (--cache), so a rerun only scores.
+Needs the `teacher` extra.
+"""
+import argparse
+import json
+import os
+import pathlib
+
+import numpy as np
+
+from data_pipelines import teacher as teacher_lib
+from data_pipelines import teacher_targets
+from facenet_tf.data import reading
+from facenet_tf.evaluation import compatibility
+from facenet_tf.evaluation import eval_lib
+from facenet_tf.evaluation import pairs_evaluator
+
+SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
+ALIGNED = pathlib.Path("/tmp/facenet_faces/aligned/lfw_landmarks")
+KEYS = ("accuracy", "accuracy_std", "auc", "val", "far")
+
+
+def _unit(x):
+  return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _nearest_centre(boxes, image):
+  centre = np.array(image.shape[1::-1]) / 2
+  box = min(boxes, key=lambda b: np.hypot(b.center().x - centre[0],
+                                          b.center().y - centre[1]))
+  return [box.left(), box.top(), box.right(), box.bottom()]
+
+
+def own_path(photos, teacher, cache):
+  """{photo: raw descriptor} by face_recognition's path; (…, misses)."""
+  import dlib  # pylint: disable=import-outside-toplevel
+  done = dict(np.load(cache)) if os.path.exists(cache) else {}
+  hog, boxes, misses = dlib.get_frontal_face_detector(), {}, []
+  for i, photo in enumerate(photos):
+    if photo in done and not np.isnan(done[photo]).any():
+      continue
+    image = reading.read_photo(SHARED / "lfw" / "images" / photo)
+    found = hog(image, 1)
+    if len(found):
+      boxes[photo] = _nearest_centre(found, image)
+      done[photo] = teacher.targets(image, boxes[photo])[0]
+    else:
+      misses.append(photo)
+      done[photo] = np.full(128, np.nan, np.float32)
+    if i % 500 == 0:
+      print(f"own path: {i}/{len(photos)}", flush=True)
+  if misses:
+    median = np.median(list(boxes.values()) or [[68, 68, 182, 182]], axis=0)
+    for photo in misses:
+      image = reading.read_photo(SHARED / "lfw" / "images" / photo)
+      done[photo] = teacher.targets(image, median)[0]
+  np.savez(cache, **done)
+  return done, misses
+
+
+def our_faces(photos, teacher):
+  """{photo: unit descriptor} from the stored targets; (…, misses)."""
+  stored, _ = teacher_targets.load(ALIGNED)
+  by_photo = {os.path.splitext(k)[0]: v[0] for k, v in stored.items()}
+  out, misses = {}, []
+  for photo in photos:
+    target = by_photo.get(os.path.splitext(photo)[0])
+    if target is None:
+      misses.append(photo)
+      image = reading.read_photo(SHARED / "lfw" / "images" / photo)
+      target = teacher.targets(image, [68, 68, 182, 182])[0]
+    out[photo] = _unit(target)
+  return out, misses
+
+
+def _row(name, result, note=""):
+  figures = "  ".join(f"{k} {result[k]:.4f}" for k in KEYS)
+  print(f"{name:34s} {figures} {note}")
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--pairs", default=str(SHARED / "lfw" / "pairs.txt"))
+  parser.add_argument("--student", default=None)
+  parser.add_argument("--flip", action="store_true")
+  parser.add_argument("--cache", default="/tmp/facenet_faces/teacher_lfw.npz")
+  args = parser.parse_args()
+  evaluator = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
+                                             flip=args.flip)
+  # Crops are <name>/<stem>.png; LFW's photos <name>/<stem>.jpg.
+  photos = [os.path.splitext(os.path.relpath(p, evaluator.root))[0] + ".jpg"
+            for p in evaluator.paths]
+  teacher = teacher_lib.DlibTeacher()
+  own, own_misses = own_path(photos, teacher, args.cache)
+  ours, our_misses = our_faces(photos, teacher)
+  own_emb = np.stack([own[p] for p in photos])
+  our_emb = np.stack([ours[p] for p in photos])
+  results = {"own_path": evaluator.score(own_emb),
+             "our_faces": evaluator.score(our_emb)}
+  _row("teacher, its own path (raw)", results["own_path"],
+       f"(HOG found no face: {len(own_misses)} photos)")
+  _row("teacher, our faces (unit)", results["our_faces"],
+       f"(no stored target: {len(our_misses)} photos)")
+  if args.student:
+    workdir = os.path.exists(os.path.join(args.student, "config.json"))
+    student = (eval_lib.load_embedder(workdir=args.student) if workdir else
+               eval_lib.load_embedder(saved_model=args.student))
+    student_emb = evaluator.embed(student)
+    modes = compatibility.evaluate_compatibility(
+        our_emb, student_emb, evaluator.first, evaluator.second,
+        evaluator.issame, evaluator.folds)
+    _row("student", modes["v2_v2"], "(aligned crops)")
+    _row("teacher gallery vs student probe", modes["v1_v2"])
+    results.update(student=modes["v2_v2"], cross_model=modes["v1_v2"])
+  print(json.dumps({k: {m: v[m] for m in KEYS} for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+  main()
