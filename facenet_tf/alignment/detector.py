@@ -1,9 +1,10 @@
 """MTCNN face detection (the `mtcnn` 1.0 package, which ships its weights).
 
-`FaceDetector.detect(images)` returns, per image, a `Faces` of every face
-found: boxes, detection scores and the five keypoints, or the exception that
-image raised, so one bad image never fails a batch. Images of one shape are
-batched together (mtcnn pads a mixed batch to its largest image).
+`FaceDetector.detect(images)` returns, per image, a `Detection`: the
+`Faces` found (boxes, detection scores and the five keypoints), or the
+exception that image raised, so one bad image never fails a batch. Images of
+one shape are batched together (mtcnn pads a mixed batch to its largest
+image). The three networks run as TensorFlow graphs (mtcnn_graph.py).
 
 A tight face crop (the face fills the frame, as in many face datasets, ID
 photos and crops from another detector) often gives no detection: MTCNN's
