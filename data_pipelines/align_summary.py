@@ -9,7 +9,9 @@ a resumed or rerun tree reports what one uninterrupted run reports:
 
   counts         processed (files with an outcome), aligned, no_face
                  (center_cropped of them got the central fallback crop),
-                 undecodable, failed, multiple_faces, detections_reused
+                 undecodable, failed, multiple_faces, detections_reused;
+                 found, found_padded, found_contrast: the detection pass
+                 that found each aligned face (detector.py's retries)
   no_face_files  files without a detected face: their crop, if any, is a
                  fallback (facenet-eval counts the pairs they touch)
   undecodable_files, failed_files   {path, error}
@@ -27,7 +29,8 @@ from facenet_tf.alignment import spec as spec_lib
 SUMMARY_NAME = spec_lib.ALIGN_SUMMARY_FILE
 LOG_NAME = "align_log.jsonl"
 COUNTS = ("processed", "aligned", "no_face", "center_cropped", "undecodable",
-          "failed", "multiple_faces", "detections_reused")
+          "failed", "multiple_faces", "detections_reused", "found",
+          "found_padded", "found_contrast")
 
 
 def read_outcomes(log_path):
@@ -87,6 +90,7 @@ class TreeRecords:
         lists["no_face_files"].append(path)
       elif status == "aligned":
         counts["aligned"] += 1
+        counts[record.get("found_by", "found")] += 1  # older logs: none
       else:
         counts[status] += 1
         lists[f"{status}_files"].append({"path": path,

@@ -26,6 +26,8 @@ IMAGE_FORMATS = {"png": ("PNG", ".png", {}),
 # Written crop side when --image_size is not given: davidsandberg's 182 for
 # box crops; 128 for landmark crops (the 112 px ArcFace view at 160 / 182).
 DEFAULT_IMAGE_SIZE = {"box": 182, "landmarks": 128}
+# A record's `found_by` when no pass found a face and the centre was cut.
+FALLBACK = "fallback"
 
 _detector = None
 _job = {}
@@ -96,13 +98,15 @@ def init_worker(input_dir, output_dir, options, intra_op_threads,
 
 
 def read_detections(log_path):
-  """`path -> faces` of every detection an align log recorded (last wins)."""
+  """`path -> faces` of every detection an align log recorded (last wins),
+  each with the pass that found it (`found_by`)."""
   cache = {}
   with open(log_path, encoding="utf-8") as log:
     for line in log:
       record = json.loads(line)
       if "detections" in record:
-        cache[record["path"]] = record["detections"]
+        cache[record["path"]] = {**record["detections"],
+                                 "found_by": record.get("found_by")}
   return cache
 
 
@@ -127,7 +131,9 @@ def align_batch(tasks):
                       _detector.detect([images[i] for i in to_detect])))
   for index, image in images.items():
     if cached[index] is not None:
-      found = (detector_lib.Faces.from_json(cached[index]), None)
+      found = detector_lib.Detection(
+          detector_lib.Faces.from_json(cached[index]), None,
+          cached[index].get("found_by"))
       records[index]["cached"] = True
     else:
       found = detected[index]
@@ -135,7 +141,7 @@ def align_batch(tasks):
   return records
 
 
-def _align_one(record, output_relative, image, faces, best_below):
+def _align_one(record, output_relative, image, faces, best_below, found_by):
   """Fills `record` and writes the crop, if any, for one decoded image."""
   options, spec = _job["options"], _job["spec"]
   record.update(height=image.shape[0], width=image.shape[1])
@@ -148,17 +154,19 @@ def _align_one(record, output_relative, image, faces, best_below):
     chosen = align_geometry.choose_face(faces.boxes, image.shape,
                                         options.multiple_faces)
     box, keypoints = faces.boxes[chosen], faces.keypoints[chosen]
-    crop = warp.align_face(image, box, keypoints, spec)
+    crop = warp.align_face(detector_lib.as_detected(image, found_by), box,
+                           keypoints, spec)
     record.update(status="aligned", box=[round(float(v), 1) for v in box],
-                  confidence=round(float(faces.scores[chosen]), 5))
+                  confidence=round(float(faces.scores[chosen]), 5),
+                  found_by=found_by or detector_lib.FOUND)
   else:
     if best_below is not None:  # below min_confidence: keep it for the record
       record["best_confidence"] = round(best_below, 5)
     if options.no_face == "skip":
-      record["status"] = "no_face"
+      record.update(status="no_face", found_by=detector_lib.NO_FACE)
       return
     crop, window = warp.center_fallback(image, spec)
-    record.update(status="center_crop", crop=list(window))
+    record.update(status="center_crop", crop=list(window), found_by=FALLBACK)
   _write_atomically(crop, _job["output_dir"] / output_relative, options)
   record["output"] = output_relative
 

@@ -191,7 +191,8 @@ def test_first_run_counts_and_lists(first_run):
   assert summary["counts"] == {
       "processed": 10, "aligned": 8, "no_face": 1, "center_cropped": 0,
       "undecodable": 1, "failed": 0, "multiple_faces": 1,
-      "detections_reused": 0}
+      "detections_reused": 0, "found": 8, "found_padded": 0,
+      "found_contrast": 0}
   assert summary["this_run"] == {"processed": 10, "skipped_done": 0}
   assert summary["no_face_files"] == ["Blank/blank.png"]
   [undecodable] = summary["undecodable_files"]

@@ -1,6 +1,7 @@
 """Photos per second for detect + align + embed, beside dlib's face_recognition.
 
     python experiments/benchmarks/bench_photos.py [--photos 200] [--large 60]
+        [--rounds 1] [--eager_baseline]
 
 Two sets, the same for both libraries, one process each, 2 cores:
   lfw     the first N LFW photos (250 x 250), sorted by path;
@@ -15,6 +16,11 @@ photos of a set in one call (files read inside the timing). dlib:
 `import face_recognition` works (`pip install dlib-bin
 face_recognition_models` then `pip install face_recognition --no-deps`).
 A warm-up photo runs before each timing. Prints photos/s and faces found.
+On a loaded machine, `--rounds N` times each library N times, alternating,
+and reports the medians with the load average beside them;
+`--eager_baseline` adds ours with the `mtcnn` package's own eager networks
+(the detector before #31 item 13; alignment/mtcnn_graph.py), timed in the
+same rounds.
 """
 import argparse
 import os
@@ -62,9 +68,18 @@ def large_photos(count, directory, seed=0):
   return paths
 
 
-def ours(paths):
+def recognizers(eager_baseline):
+  """{column: FaceRecognizer}: ours, and ours with eager MTCNN networks."""
   from facenet_tf import photos  # pylint: disable=import-outside-toplevel
-  recognizer = photos.FaceRecognizer()
+  out = {"ours": photos.FaceRecognizer()}
+  if eager_baseline:
+    from mtcnn import MTCNN  # pylint: disable=import-outside-toplevel
+    out["ours, eager MTCNN"] = photos.FaceRecognizer()
+    out["ours, eager MTCNN"].detector._mtcnn = MTCNN()  # pylint: disable=protected-access
+  return out
+
+
+def ours(recognizer, paths):
   recognizer.faces(paths[:1], progress=False)
   start = time.perf_counter()
   found = recognizer.faces(paths, progress=False)
@@ -93,6 +108,8 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--photos", type=int, default=200)
   parser.add_argument("--large", type=int, default=60)
+  parser.add_argument("--rounds", type=int, default=1)
+  parser.add_argument("--eager_baseline", action="store_true")
   args = parser.parse_args(argv)
   if not LFW.is_dir():
     print(f"skipped: {LFW} is absent (../shared ships with the project's "
@@ -101,17 +118,30 @@ def main(argv=None):
   with tempfile.TemporaryDirectory() as directory:
     sets = {"lfw 250 px": lfw_photos(args.photos),
             "large 500-2000 px": large_photos(args.large, directory)}
-    print(f"cores: {len(os.sched_getaffinity(0))}")
-    print("| set | photos | ours photos/s | ours faces | dlib photos/s | "
-          "dlib faces | ours / dlib |")
-    print("|---|---|---|---|---|---|---|")
+    ours_columns = recognizers(args.eager_baseline)
+    print(f"cores: {len(os.sched_getaffinity(0))}, rounds: {args.rounds}")
+    print("| set | photos | load | " + " | ".join(
+        f"{c} photos/s | {c} faces | {c} / dlib" for c in ours_columns)
+          + " | dlib photos/s | dlib faces |")
+    print("|---|---|---|" + "---|---|---|" * len(ours_columns) + "---|---|")
     for name, paths in sets.items():
-      rate, faces = ours(paths)
-      dlib_rate, dlib_faces = dlib(paths)
-      ratio = f"{rate / dlib_rate:.2f}" if dlib_rate else "-"
-      dlib_cell = f"{dlib_rate:.2f}" if dlib_rate else "-"
-      print(f"| {name} | {len(paths)} | {rate:.2f} | {faces} | {dlib_cell} | "
-            f"{dlib_faces} | {ratio} |", flush=True)
+      load = os.getloadavg()[0]
+      rates, faces = {}, {}
+      for _ in range(args.rounds):
+        for column, recognizer in ours_columns.items():
+          rate, faces[column] = ours(recognizer, paths)
+          rates.setdefault(column, []).append(rate)
+        rate, faces["dlib"] = dlib(paths)
+        rates.setdefault("dlib", []).append(rate)
+      median = {c: float(np.median(r)) if r[0] else None
+                for c, r in rates.items()}
+      cells = [f"{median[c]:.2f} | {faces[c]} | " + (
+          f"{median[c] / median['dlib']:.2f}" if median["dlib"] else "-")
+               for c in ours_columns]
+      dlib_cell = f"{median['dlib']:.2f}" if median["dlib"] else "-"
+      print(f"| {name} | {len(paths)} | {load:.1f}-{os.getloadavg()[0]:.1f} "
+            f"| {' | '.join(cells)} | {dlib_cell} | {faces['dlib']} |",
+            flush=True)
   return 0
 
 

@@ -187,14 +187,16 @@ class FaceRecognizer:
         if isinstance(image, Exception):
           out.append((PhotoFaces(name, [], None, str(image)), None))
           continue
-        faces, _ = next(detections)
+        faces, _, found_by = next(detections)
         scale = next(scales)
         if isinstance(faces, Exception):
           out.append((PhotoFaces(name, [], image.shape[:2],
                                  f"{name}: detection failed ({faces})"), None))
           continue
         out.append((PhotoFaces(name, _faces(name, faces, scale),
-                               image.shape[:2]), image))
+                               image.shape[:2],
+                               found_by=found_by or detector_lib.NO_FACE),
+                    detector_lib.as_detected(image, found_by)))
       bar.update(len(chunk))
     bar.close()
     return out

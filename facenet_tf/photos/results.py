@@ -53,6 +53,9 @@ class PhotoFaces:
   faces: list
   size: tuple | None = None   # (height, width) after EXIF rotation
   error: str | None = None
+  # How its faces were found: detector.FOUND, FOUND_PADDED, FOUND_CONTRAST
+  # (a retry of a tight or dark crop) or NO_FACE; None when not detected.
+  found_by: str | None = None
 
   @property
   def main_face(self):
