@@ -54,13 +54,16 @@ def _nearest_centre(boxes, image):
 
 
 def own_path(photos, teacher, cache):
-  """{photo: raw descriptor} by face_recognition's path; (…, misses)."""
+  """({photo: raw descriptor} by face_recognition's path, [photos where HOG
+  found no face]); resumable through `cache` (.npz, misses in .json)."""
   import dlib  # pylint: disable=import-outside-toplevel
   done = dict(np.load(cache)) if os.path.exists(cache) else {}
-  hog, boxes, misses = dlib.get_frontal_face_detector(), {}, []
-  for i, photo in enumerate(photos):
-    if photo in done and not np.isnan(done[photo]).any():
-      continue
+  misses_file = cache + ".misses.json"
+  misses = (json.load(open(misses_file)) if os.path.exists(misses_file)
+            else [])
+  hog, boxes = dlib.get_frontal_face_detector(), {}
+  todo = [p for p in photos if p not in done and p not in misses]
+  for i, photo in enumerate(todo):
     image = reading.read_photo(SHARED / "lfw" / "images" / photo)
     found = hog(image, 1)
     if len(found):
@@ -68,12 +71,15 @@ def own_path(photos, teacher, cache):
       done[photo] = teacher.targets(image, boxes[photo])[0]
     else:
       misses.append(photo)
-      done[photo] = np.full(128, np.nan, np.float32)
-    if i % 500 == 0:
-      print(f"own path: {i}/{len(photos)}", flush=True)
-  if misses:
-    median = np.median(list(boxes.values()) or [[68, 68, 182, 182]], axis=0)
-    for photo in misses:
+    if i % 500 == 499 or i == len(todo) - 1:
+      print(f"own path: {i + 1}/{len(todo)}", flush=True)
+      np.savez(cache, **done)
+      with open(misses_file, "w", encoding="utf-8") as f:
+        json.dump(misses, f)
+  # The median of this run's HOG boxes (LFW's photos share one framing).
+  median = np.median(list(boxes.values()) or [[68, 68, 182, 182]], axis=0)
+  for photo in misses:
+    if photo not in done:
       image = reading.read_photo(SHARED / "lfw" / "images" / photo)
       done[photo] = teacher.targets(image, median)[0]
   np.savez(cache, **done)
@@ -107,27 +113,34 @@ def main():
   parser.add_argument("--flip", action="store_true")
   parser.add_argument("--cache", default="/tmp/facenet_faces/teacher_lfw.npz")
   args = parser.parse_args()
-  evaluator = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
-                                             flip=args.flip)
-  # Crops are <name>/<stem>.png; LFW's photos <name>/<stem>.jpg.
-  photos = [os.path.splitext(os.path.relpath(p, evaluator.root))[0] + ".jpg"
-            for p in evaluator.paths]
+  # The pairs on LFW's photos: the teacher reads them uncropped.
+  evaluator = pairs_evaluator.PairsEvaluator(
+      args.pairs, str(SHARED / "lfw" / "images"))
+  photos = [os.path.relpath(p, evaluator.root) for p in evaluator.paths]
   teacher = teacher_lib.DlibTeacher()
   own, own_misses = own_path(photos, teacher, args.cache)
-  ours, our_misses = our_faces(photos, teacher)
   own_emb = np.stack([own[p] for p in photos])
-  our_emb = np.stack([ours[p] for p in photos])
-  results = {"own_path": evaluator.score(own_emb),
-             "our_faces": evaluator.score(our_emb)}
+  results = {"own_path": evaluator.score(own_emb)}
   _row("teacher, its own path (raw)", results["own_path"],
        f"(HOG found no face: {len(own_misses)} photos)")
+  if not (ALIGNED / teacher_targets.PARTS_DIR).is_dir():
+    print(f"(no stored targets in {ALIGNED}: run data_pipelines."
+          "teacher_targets on it for the rows of our faces and the student)")
+    print(json.dumps({k: {m: v[m] for m in KEYS} for k, v in results.items()}))
+    return
+  ours, our_misses = our_faces(photos, teacher)
+  our_emb = np.stack([ours[p] for p in photos])
+  results["our_faces"] = evaluator.score(our_emb)
   _row("teacher, our faces (unit)", results["our_faces"],
        f"(no stored target: {len(our_misses)} photos)")
   if args.student:
     workdir = os.path.exists(os.path.join(args.student, "config.json"))
     student = (eval_lib.load_embedder(workdir=args.student) if workdir else
                eval_lib.load_embedder(saved_model=args.student))
-    student_emb = evaluator.embed(student)
+    # The same pairs, in the same order, on our aligned crops.
+    crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
+                                           flip=args.flip)
+    student_emb = crops.embed(student)
     modes = compatibility.evaluate_compatibility(
         our_emb, student_emb, evaluator.first, evaluator.second,
         evaluator.issame, evaluator.folds)
