@@ -109,6 +109,7 @@ def test_flag_constants_match_the_library():
   """The values the apps repeat so as not to import TensorFlow."""
   # pylint: disable=import-outside-toplevel
   from facenet_tf.evaluation import eval_lib
+  from facenet_tf.evaluation import calibration
   from facenet_tf.evaluation import recognition
   from facenet_tf.training import strategy
   code = "from facenet_tf.apps import train; print(*train.STRATEGIES)"
@@ -117,5 +118,7 @@ def test_flag_constants_match_the_library():
   assert f"else {eval_lib.DEFAULT_CROP_FRACTION} (the face" in " ".join(
       eval_help.split())
   _, _, compare_help, _ = _loaded_by("compare", "--help")
-  assert f"else {recognition.DEFAULT_THRESHOLD}." in " ".join(
+  # The operating-point flags name the paper's threshold (apps/verdicts.py).
+  assert calibration.PAPER_THRESHOLD == recognition.DEFAULT_THRESHOLD
+  assert f"else the paper's {calibration.PAPER_THRESHOLD}." in " ".join(
       compare_help.split())

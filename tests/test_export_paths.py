@@ -15,6 +15,7 @@ import pytest
 
 from facenet_tf import config as config_lib
 from facenet_tf import export_loaders
+from facenet_tf import export_metadata
 from facenet_tf import models
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.deploy import convert
@@ -46,7 +47,7 @@ def test_the_recipes_export_keeps_spec_and_thresholds(exported):
   metadata = export_loaders.load(hook.saved_model).metadata
   assert metadata.alignment == spec
   assert metadata.thresholds == hook.thresholds
-  assert metadata.thresholds.pairs == pairs
+  assert metadata.thresholds.pairs == export_metadata.describe_pairs(pairs)
   assert metadata.thresholds.num_pairs == 8
 
 

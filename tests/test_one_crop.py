@@ -266,6 +266,7 @@ def test_paper_recipes_verify_on_the_specs_crop(arch, aligned):
   keeps its own."""
   c = importlib.import_module(f"experiments.paper_{arch}").get_config("smoke")
   assert c.eval.crop_fraction == 0
+  c.data.source = "tfrecords"  # :smoke alone trains synthetic faces
   c.data.tfrecords.dir = str(aligned["shards"])
   c.eval.pairs, c.eval.images_dir = str(aligned["pairs"]), str(
       aligned["tree"])
