@@ -14,7 +14,7 @@ L2 does):
   (counted).
 - `teacher, our faces`: the stored targets (data_pipelines.teacher_targets:
   the box our aligner chose), unit-normalised; an image with no stored
-  target (the aligner's centre-crop fallback) from the median box, counted.
+  target (the aligner's centre-crop fallback) from CENTRAL_BOX, counted.
 - with `--student MODEL` (a workdir, SavedModel, .tflite or .onnx): the
   student on the aligned crops (as facenet-eval), and §7's cross-model
   figure: teacher's normalised descriptor of one image (the gallery: a
@@ -40,6 +40,9 @@ from facenet_tf.evaluation import pairs_evaluator
 SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
 ALIGNED = pathlib.Path("/tmp/facenet_faces/aligned/lfw_landmarks")
 KEYS = ("accuracy", "accuracy_std", "auc", "val", "far")
+# Where LFW's photos (250 px, centred on their person) hold the face: a box
+# for the photos with no box of their own.
+CENTRAL_BOX = [68, 68, 182, 182]
 
 
 def _unit(x):
@@ -77,7 +80,7 @@ def own_path(photos, teacher, cache):
       with open(misses_file, "w", encoding="utf-8") as f:
         json.dump(misses, f)
   # The median of this run's HOG boxes (LFW's photos share one framing).
-  median = np.median(list(boxes.values()) or [[68, 68, 182, 182]], axis=0)
+  median = np.median(list(boxes.values()) or [CENTRAL_BOX], axis=0)
   for photo in misses:
     if photo not in done:
       image = reading.read_photo(SHARED / "lfw" / "images" / photo)
@@ -96,7 +99,7 @@ def our_faces(photos, teacher):
     if target is None:
       misses.append(photo)
       image = reading.read_photo(SHARED / "lfw" / "images" / photo)
-      target = teacher.targets(image, [68, 68, 182, 182])[0]
+      target = teacher.targets(image, CENTRAL_BOX)[0]
     out[photo] = _unit(target)
   return out, misses
 
@@ -104,6 +107,29 @@ def our_faces(photos, teacher):
 def _row(name, result, note=""):
   figures = "  ".join(f"{k} {result[k]:.4f}" for k in KEYS)
   print(f"{name:34s} {figures} {note}")
+
+
+def _on_our_faces(args, evaluator, photos, teacher):
+  """The rows of the stored targets and, with --student, the student's."""
+  ours, our_misses = our_faces(photos, teacher)
+  our_emb = np.stack([ours[p] for p in photos])
+  results = {"our_faces": evaluator.score(our_emb)}
+  _row("teacher, our faces (unit)", results["our_faces"],
+       f"(no stored target: {len(our_misses)} photos)")
+  if args.student:
+    workdir = os.path.exists(os.path.join(args.student, "config.json"))
+    student = (eval_lib.load_embedder(workdir=args.student) if workdir else
+               eval_lib.load_embedder(saved_model=args.student))
+    # The same pairs, in the same order, on our aligned crops.
+    crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
+                                           flip=args.flip)
+    modes = compatibility.evaluate_compatibility(
+        our_emb, crops.embed(student), evaluator.first, evaluator.second,
+        evaluator.issame, evaluator.folds)
+    _row("student", modes["v2_v2"], "(aligned crops)")
+    _row("teacher gallery vs student probe", modes["v1_v2"])
+    results.update(student=modes["v2_v2"], cross_model=modes["v1_v2"])
+  return results
 
 
 def main():
@@ -123,30 +149,11 @@ def main():
   results = {"own_path": evaluator.score(own_emb)}
   _row("teacher, its own path (raw)", results["own_path"],
        f"(HOG found no face: {len(own_misses)} photos)")
-  if not (ALIGNED / teacher_targets.PARTS_DIR).is_dir():
+  if (ALIGNED / teacher_targets.PARTS_DIR).is_dir():
+    results.update(_on_our_faces(args, evaluator, photos, teacher))
+  else:
     print(f"(no stored targets in {ALIGNED}: run data_pipelines."
           "teacher_targets on it for the rows of our faces and the student)")
-    print(json.dumps({k: {m: v[m] for m in KEYS} for k, v in results.items()}))
-    return
-  ours, our_misses = our_faces(photos, teacher)
-  our_emb = np.stack([ours[p] for p in photos])
-  results["our_faces"] = evaluator.score(our_emb)
-  _row("teacher, our faces (unit)", results["our_faces"],
-       f"(no stored target: {len(our_misses)} photos)")
-  if args.student:
-    workdir = os.path.exists(os.path.join(args.student, "config.json"))
-    student = (eval_lib.load_embedder(workdir=args.student) if workdir else
-               eval_lib.load_embedder(saved_model=args.student))
-    # The same pairs, in the same order, on our aligned crops.
-    crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
-                                           flip=args.flip)
-    student_emb = crops.embed(student)
-    modes = compatibility.evaluate_compatibility(
-        our_emb, student_emb, evaluator.first, evaluator.second,
-        evaluator.issame, evaluator.folds)
-    _row("student", modes["v2_v2"], "(aligned crops)")
-    _row("teacher gallery vs student probe", modes["v1_v2"])
-    results.update(student=modes["v2_v2"], cross_model=modes["v1_v2"])
   print(json.dumps({k: {m: v[m] for m in KEYS} for k, v in results.items()}))
 
 
