@@ -98,7 +98,7 @@ def list_identities(input_dir, num_shards, seed=0):
   names, skipped = [], []
   for entry in sorted(e.rstrip("/") for e in tf.io.gfile.listdir(input_dir)):
     folder = os.path.join(input_dir, entry)
-    if "://" not in input_dir and image_tree.is_loop(folder, input_dir):
+    if image_tree.is_loop(folder, input_dir):
       skipped.append({"path": entry, "reason": NOT_AN_IDENTITY_FOLDER,
                       "detail": "a link to the tree or an ancestor (a loop)"})
     elif tf.io.gfile.isdir(folder):

@@ -127,11 +127,6 @@ class Thresholds:
     raise ValueError(f"threshold kind must be 'accuracy' or 'far', got "
                      f"{kind!r}")
 
-  def source(self, kind):
-    """The `kind` threshold described: "best accuracy on LFW DevTrain
-    pairs"."""
-    return f"{self.purpose(kind)} on {describe_pairs(self.pairs)}"
-
   def to_dict(self):
     return dataclasses.asdict(self)
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from data_pipelines import teacher as teacher_lib
 from data_pipelines import teacher_targets
+from facenet_tf import export_loaders
 from facenet_tf.data import reading
 from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import eval_lib
@@ -117,8 +118,8 @@ def _on_our_faces(args, evaluator, photos, teacher):
   _row("teacher, our faces (unit)", results["our_faces"],
        f"(no stored target: {len(our_misses)} photos)")
   if args.student:
-    workdir = os.path.exists(os.path.join(args.student, "config.json"))
-    student = (eval_lib.load_embedder(workdir=args.student) if workdir else
+    student = (eval_lib.load_embedder(workdir=args.student)
+               if export_loaders.is_workdir(args.student) else
                eval_lib.load_embedder(saved_model=args.student))
     # The same pairs, in the same order, on our aligned crops.
     crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),

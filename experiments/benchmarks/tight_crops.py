@@ -143,7 +143,7 @@ def main(argv=None):
   second = np.array([index[p.path2] for p in pairs])
   issame = np.array([p.issame for p in pairs])
   folds, _ = pairs_evaluator.pair_folds([p.fold for p in pairs])
-  threshold, _ = recognizer.threshold("accuracy")
+  threshold = recognizer.operating_point().threshold
   normal_pair = ~dark[first] & ~dark[second]
   print(f"pairs of two normal crops: {int(normal_pair.sum())}, with a dark "
         f"crop: {int((~normal_pair).sum())}")

@@ -132,16 +132,20 @@ class FaceDetector:
     plain pass's faces (scores below the threshold) if none finds one."""
     if not self.retry_padding:
       return faces, FOUND
-    retries = [(image, FOUND_PADDED)]
-    stretched = stretch_contrast(image) if self.retry_contrast else None
-    if stretched is not None:
-      retries.append((stretched, FOUND_CONTRAST))
-    for variant, found_by in retries:
+    for variant, found_by in self._retry_variants(image):
       padded, pad = _pad(variant, self.retry_padding)
       (retry,) = self._detect_each([padded])
       if isinstance(retry, Faces) and self._has_face(retry):
         return retry.shifted(-pad, -pad), found_by
     return faces, FOUND
+
+  def _retry_variants(self, image):
+    """The image, then (dark or flat images only) its contrast stretch,
+    computed only when the padded pass found nothing."""
+    yield image, FOUND_PADDED
+    stretched = stretch_contrast(image) if self.retry_contrast else None
+    if stretched is not None:
+      yield stretched, FOUND_CONTRAST
 
   def _has_face(self, faces):
     return bool(np.any(faces.scores >= self.min_confidence))

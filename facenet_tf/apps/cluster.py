@@ -32,6 +32,7 @@ from absl import flags
 
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
+from facenet_tf.apps import verdicts
 from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import clustering
 
@@ -115,8 +116,8 @@ def main(argv):
     print("No metrics: precision, recall and NMI need photos in two or more "
           "identity folders (the clusters above are the result).")
   print(json.dumps(result), flush=True)
-  if embedded.skipped and flags.FLAGS.images_dir:
-    raise SystemExit(1)  # some photos unreadable, the others clustered
+  if flags.FLAGS.images_dir:  # --embeddings: all its input was read
+    verdicts.finish(embedded.num_photos, len(embedded.skipped))
 
 
 def run():

@@ -30,18 +30,16 @@ def user_errors():
   """The exception classes that mean a user error (imports the library)."""
   # pylint: disable=import-outside-toplevel
   from facenet_tf import config as config_lib
-  from facenet_tf import export_loaders
   from facenet_tf import extras
   from facenet_tf.data import reading
   from facenet_tf.data import shards
   from facenet_tf.evaluation import eval_lib
   from facenet_tf.photos import gallery
   from facenet_tf.training import strategy as strategy_lib
-  return (config_lib.ConfigError, strategy_lib.StrategyError,
-          shards.ShardError, eval_lib.InputError, FileNotFoundError,
-          FileExistsError, NotADirectoryError, reading.PhotoError,
-          gallery.GalleryError, extras.MissingExtra,
-          export_loaders.ModelPathError)
+  return _EARLY_USER_ERRORS + (
+      config_lib.ConfigError, strategy_lib.StrategyError, shards.ShardError,
+      eval_lib.InputError, reading.PhotoError, gallery.GalleryError,
+      extras.MissingExtra)
 
 
 def fail(message):

@@ -37,6 +37,7 @@ from data_pipelines import runners
 from facenet_tf import export_loaders
 from facenet_tf.apps import common
 from facenet_tf.apps import embedding_flags
+from facenet_tf.apps import verdicts
 
 _saved_model_path = embedding_flags.define_model_flags()
 _photo_options = embedding_flags.define_photo_flags()
@@ -89,10 +90,8 @@ def main(pipeline_args):
         recognizer, unlabelled=True)
   if _RUNNER.value == "local":
     embedding_io.write_embeddings(embedded, _OUTPUT_DIR.value)
-  # Every listed photo, as the progress bar counts them: read with faces,
-  # read without one, or unreadable.
   with_faces = len(set(embedded.paths))
-  photos = with_faces + len(embedded.no_face) + len(embedded.skipped)
+  photos = embedded.num_photos
   labelled = sorted(set(embedded.identities) - {""})
   print(f"{photos} photos: {len(embedded.paths)} faces embedded from "
         f"{with_faces}, {len(embedded.no_face)} without a face, "
@@ -104,8 +103,7 @@ def main(pipeline_args):
                     "embedding_dim": int(embedded.embeddings.shape[1]),
                     "no_face": len(embedded.no_face),
                     "skipped": len(embedded.skipped)}), flush=True)
-  if embedded.skipped:  # exit 1: some inputs unreadable, the rest written
-    raise SystemExit(1)
+  verdicts.finish(photos, len(embedded.skipped))  # README's exit codes
 
 
 def run():

@@ -159,7 +159,7 @@ def evaluate():
   output.say(line)
   output.document({**result, "operating_point": point.to_json()})
   skipped = len(embedded.skipped) if flags.FLAGS.images_dir else 0
-  verdicts.finish(len(embedded.paths) + skipped, skipped)
+  verdicts.finish(embedded.num_photos, skipped)
 
 
 def main(photo_paths):

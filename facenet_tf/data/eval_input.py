@@ -41,8 +41,7 @@ def list_identity_tree(root, extensions=reading.IMAGE_EXTENSIONS):
   paths, labels, names = [], [], []
   for name in sorted(tf.io.gfile.listdir(root)):
     folder = os.path.join(root, name.rstrip("/"))
-    if not tf.io.gfile.isdir(folder) or (
-        "://" not in root and image_tree.is_loop(folder, root)):
+    if not tf.io.gfile.isdir(folder) or image_tree.is_loop(folder, root):
       continue
     files = sorted(f for f in tf.io.gfile.listdir(folder)
                    if f.lower().endswith(tuple(extensions)))

@@ -72,7 +72,10 @@ def _contains(outer, inner):
 
 def is_loop(folder, root):
   """Whether `folder` (under `root`) is, through links, `root` itself or
-  one of its ancestors: listing it would list the tree again."""
+  one of its ancestors: listing it would list the tree again. A remote
+  root (`scheme://`, read through tf.io.gfile) has no links: never."""
+  if "://" in os.fspath(root):
+    return False
   return _contains(os.path.realpath(folder), os.path.realpath(root))
 
 

@@ -126,10 +126,8 @@ class NeighbourIndex:
               "refine": self.refine}
     if self._faiss is not None:
       faiss = _import_faiss()
-      # FAISS writes to a path: write a sibling, then rename it in place.
-      staging = atomic_files.temporary_sibling(os.fspath(path))
-      faiss.write_index(self._faiss, staging)
-      os.replace(staging, path)
+      atomic_files.write_bytes(
+          path, faiss.serialize_index(self._faiss).tobytes())
     atomic_files.write_json(f"{os.fspath(path)}.json", record)
 
   @classmethod

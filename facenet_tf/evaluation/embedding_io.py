@@ -67,6 +67,12 @@ class EmbeddedImages:
   faces: list | None = None
   no_face: list = dataclasses.field(default_factory=list)
 
+  @property
+  def num_photos(self):
+    """Every listed photo, as a progress bar counts them: read with faces,
+    read without one, or unreadable."""
+    return len(set(self.paths)) + len(self.no_face) + len(self.skipped)
+
   def main_faces(self):
     """Row indices of each photo's main face, its largest box (faces come
     in reading order), in row order; all rows for crops."""
@@ -78,25 +84,6 @@ class EmbeddedImages:
       if path not in largest or (x2 - x1) * (y2 - y1) > largest[path][0]:
         largest[path] = ((x2 - x1) * (y2 - y1), row)
     return np.array(sorted(row for _, row in largest.values()), np.int64)
-
-
-def saved_model_path(saved_model=None, workdir=None):
-  """The export to use: `saved_model`, else `<workdir>/saved_model`.
-
-  Raises:
-    FileNotFoundError: it is not a directory, or not a facenet_tf export of
-      a format this version reads (its metadata file says which).
-  """
-  path = saved_model or os.path.join(workdir, "saved_model")
-  if not os.path.isdir(path):
-    raise FileNotFoundError(f"No SavedModel directory at {path}"
-                            + ("" if saved_model else
-                               " (write one with facenet-export)") + ".")
-  try:
-    export_metadata.read(path)
-  except ValueError as e:
-    raise FileNotFoundError(str(e)) from None
-  return path
 
 
 def load_image(source, model_input):

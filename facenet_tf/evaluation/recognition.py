@@ -16,8 +16,10 @@ metrics follow the usual watch-list definitions:
 import numpy as np
 import tensorflow as tf
 
+from facenet_tf.evaluation import calibration
+
 # Paper Fig. 1: "a threshold of 1.1 would classify every pair correctly".
-DEFAULT_THRESHOLD = 1.1
+DEFAULT_THRESHOLD = calibration.PAPER_THRESHOLD
 
 
 def nearest_neighbours(probes, gallery, k, probe_chunk=1024,
