@@ -77,9 +77,23 @@ class Identity:
         "skipped": self.skipped,
         # None: the tree has no teacher targets (records carry none).
         "with_teacher": (sum(bool(im["teacher"].any()) for im in self.images)
-                         if self.images and "teacher" in self.images[0]
-                         else None),
+                         if self.has_teacher() else None),
+        "teacher_unit_sum": self._teacher_unit_sum(),
     }
+
+  def has_teacher(self):
+    return bool(self.images) and "teacher" in self.images[0]
+
+  def _teacher_unit_sum(self):
+    """[sum of the unit target rows (faces and mirrors), their count], for
+    the manifest's mean (losses/distillation.py centres on it), or None."""
+    if not self.has_teacher():
+      return None
+    rows = np.concatenate([np.reshape(im["teacher"], (-1, 128))
+                           for im in self.images]).astype(np.float64)
+    rows = rows[np.any(rows != 0.0, axis=1)]
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return [unit.sum(axis=0).tolist(), len(unit)]
 
 
 def list_identities(input_dir, num_shards, seed=0):

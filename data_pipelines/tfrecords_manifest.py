@@ -22,11 +22,15 @@ Fields:
   versions               tensorflow and pillow: PNG re-encodes depend on them
   alignment              the alignment spec of input_dir/alignment_spec.json
                          (data_pipelines.align, training_tree), or null
+  teacher_targets        with, without (images), mean_unit (the mean of
+                         every unit target row, faces and mirrors: the
+                         distillation losses' centre), or null
 """
 import collections
 import json
 import os
 
+import numpy as np
 import PIL
 import tensorflow as tf
 
@@ -106,14 +110,19 @@ def build(job, summaries, listing_skipped, run):
 
 
 def _teacher_counts(usable):
-  """Images with and without a teacher target, or None when the records
-  carry none (records.py's optional `teacher` feature)."""
+  """Images with and without a teacher target and the targets' mean unit
+  row, or None when the records carry none (records.py's optional
+  `teacher` feature)."""
   counted = [s for s in usable if s.get("with_teacher") is not None]
   if not counted:
     return None
   with_target = sum(s["with_teacher"] for s in counted)
+  # Sorted by name (usable is), so both runners add in the same order.
+  total = np.sum([s["teacher_unit_sum"][0] for s in counted], axis=0)
+  rows = sum(s["teacher_unit_sum"][1] for s in counted)
   return {"with": with_target,
-          "without": sum(s["num_images"] for s in counted) - with_target}
+          "without": sum(s["num_images"] for s in counted) - with_target,
+          "mean_unit": [round(float(v), 7) for v in total / max(rows, 1)]}
 
 
 def read_alignment(input_dir):

@@ -164,6 +164,12 @@ def get_config(arg=None):
   c.loss.triplet_weight = 1.0
   c.loss.distill_weight = 0.0
   c.loss.distill_loss = "cosine"
+  # True: the cosine and relational losses regress onto the teacher's
+  # targets minus their training-set mean (the shards' manifest holds it):
+  # dlib's descriptors share one direction, and raw targets let a student
+  # collapse onto it (WORKSPACE_NOTES.md, #30). The harmonic loss keeps them
+  # raw, as face_recognition stores them.
+  c.loss.distill_center = True
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adagrad"           # paper §4: AdaGrad, lr 0.05

@@ -2,7 +2,8 @@
 
 As tests/distributed_step_check.py (2 logical CPUs, P=4 x K=4 patterned
 images, one AdaGrad step from the same weights), with teacher targets: a
-random 128-d descriptor per image, one row of zeros (no target). For each
+random 128-d descriptor per image, one row of zeros (no target), centred on
+their mean unit row as trained (the harmonic loss ignores it). For each
 distillation loss (cosine alone; relational and §7 harmonic beside the
 triplet loss):
   default   the whole batch on one device;
@@ -28,6 +29,10 @@ def main():
   images = check.patterned_images(rng, labels)
   targets = rng.normal(size=(len(labels), 128)).astype(np.float32)
   targets[5] = 0.0
+  # The training set's mean unit target (the manifest's), as trained.
+  unit = targets / np.maximum(np.linalg.norm(targets, axis=1, keepdims=True),
+                              1e-12)
+  center = (unit.sum(axis=0) / 15).tolist()  # 15 rows have a target
   keras.utils.set_random_seed(0)
   initial = models.build("tiny", sync_batchnorm=True).get_weights()
   mirrored = tf.distribute.MirroredStrategy(check.DEVICES)
@@ -36,7 +41,7 @@ def main():
   for kind, triplet_weight in (("cosine", 0.0), ("relational", 1.0),
                                ("harmonic", 1.0)):
     kwargs = dict(targets=targets, distill_weight=1.0, distill_loss=kind,
-                  triplet_weight=triplet_weight)
+                  triplet_weight=triplet_weight, distill_center=center)
     step = lambda strategy, kwargs=kwargs: check.one_step(
         strategy, images, labels, initial,
         lambda: keras.optimizers.Adagrad(0.05), **kwargs)

@@ -47,6 +47,34 @@ def test_logged_losses_are_the_weighted_sum_of_the_same_pass(kind):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("kind", losses.DISTILL_LOSSES)
+def test_the_centre_moves_cosine_and_relational_targets_not_harmonic(kind):
+  """distill_center = the targets' mean unit row: the logged distillation
+  loss is the pure loss onto the centred targets for cosine and relational,
+  and the raw-target harmonic loss for §7 (face_recognition's encodings)."""
+  images, labels = step_tests._batch()
+  targets = _targets()
+  has = targets.any(axis=1)
+  center = (targets[has] / np.linalg.norm(targets[has], axis=1,
+                                          keepdims=True)).mean(axis=0)
+  trainer = step_tests._trainer(triplet_weight=0.0, distill_weight=1.0,
+                                distill_loss=kind,
+                                distill_center=center.tolist())
+  assert trainer.get_config()["distill_center"] == pytest.approx(center)
+  before = trainer.embedder(images, training=True)
+  if kind == "harmonic":
+    want = losses.harmonic_loss(
+        before, losses.distillation_unit_targets(targets), labels)
+  else:
+    want = losses.distillation_loss(before, targets, kind, center)
+    raw = losses.distillation_loss(before, targets, kind)
+    assert abs(float(want) - float(raw)) > 1e-3  # the centre matters
+  logs = trainer.train_step((images, labels, targets))
+  np.testing.assert_allclose(float(logs["distill_loss"]), float(want),
+                             rtol=1e-5)
+
+
+@pytest.mark.integration
 def test_distillation_alone_pulls_the_student_to_the_teacher():
   """Triplet weight 0: 30 Adam steps on one batch move the cosine loss down
   by more than half (random targets, a 16-image batch: memorisable)."""

@@ -111,3 +111,47 @@ def test_unknown_kind_is_refused():
   for kind in ("kl", "harmonic"):  # harmonic needs labels: harmonic_loss
     with pytest.raises(ValueError, match="cosine"):
       distillation.distillation_loss(student, teacher, kind)
+
+
+def _numpy_centred(teacher, center):
+  """unit(unit(t) - center) row by row; zero rows stay zero."""
+  out = np.zeros_like(teacher, dtype=np.float64)
+  for i, t in enumerate(teacher.astype(np.float64)):
+    if t.any():
+      c = t / np.linalg.norm(t) - center
+      out[i] = c / np.linalg.norm(c)
+  return out
+
+
+@pytest.mark.parametrize("kind,reference", [("cosine", _numpy_cosine),
+                                            ("relational", _numpy_relational)])
+def test_centred_loss_is_the_loss_of_the_centred_targets(kind, reference):
+  """Centre = the mean unit target row (what the manifest stores): the loss
+  equals the NumPy loss onto unit(unit(t) - centre), row 2 still absent."""
+  student, teacher = _fixture(4)
+  has = teacher.any(axis=1)
+  unit = teacher[has] / np.linalg.norm(teacher[has], axis=1, keepdims=True)
+  center = unit.mean(axis=0)
+  centred = _numpy_centred(teacher, center)
+  assert not centred[2].any()
+  loss = distillation.distillation_loss(student, teacher, kind, center)
+  np.testing.assert_allclose(float(loss), reference(student, centred),
+                             rtol=1e-5, atol=1e-6)
+
+
+def test_centring_spreads_targets_that_share_a_direction():
+  """Targets = a common direction + small noise (dlib's shape: cosine 0.9+
+  between any two). A student that outputs the common direction for every
+  face scores a near-zero raw cosine loss (the collapse), but about 1 (no
+  better than chance) against the centred targets."""
+  rng = np.random.default_rng(5)
+  common = rng.normal(size=16)
+  teacher = (common + 0.3 * rng.normal(size=(32, 16))).astype(np.float32)
+  collapsed = np.tile(common / np.linalg.norm(common), (32, 1)).astype(
+      np.float32)
+  unit = teacher / np.linalg.norm(teacher, axis=1, keepdims=True)
+  raw = float(distillation.distillation_loss(collapsed, teacher))
+  centred = float(distillation.distillation_loss(collapsed, teacher,
+                                                 center=unit.mean(axis=0)))
+  assert raw < 0.1, raw
+  assert 0.7 < centred < 1.3, centred

@@ -76,8 +76,9 @@ def test_the_tree_and_the_records_carry_each_image_its_targets(
   manifest = build_tfrecords.build(str(tmp_path / "tree"),
                                    str(tmp_path / "shards"),
                                    name="toy", num_shards=2)
-  assert manifest["teacher_targets"] == {"with": 18, "without": 2}
-  checked = 0
+  stored = manifest["teacher_targets"]
+  assert (stored["with"], stored["without"]) == (18, 2)
+  checked, unit_rows = 0, []
   for path in sorted((tmp_path / "shards").glob("toy.tfrecord-*")):
     for serialized in tf.data.TFRecordDataset(str(path)):
       parsed = tf.io.parse_single_example(
@@ -92,7 +93,12 @@ def test_the_tree_and_the_records_carry_each_image_its_targets(
         np.testing.assert_allclose(row[:128], want_target, atol=1e-6)
         np.testing.assert_allclose(row[128:], want_mirror, atol=1e-6)
         checked += 1
+        unit_rows += [half / np.linalg.norm(half)
+                      for half in (want_target, want_mirror)]
   assert checked == 18
+  # The distillation centre: the mean of all 36 unit rows, faces + mirrors.
+  np.testing.assert_allclose(stored["mean_unit"], np.mean(unit_rows, axis=0),
+                             atol=1e-6)
 
 
 def test_the_sampler_pairs_each_image_with_its_own_or_its_mirror_target(

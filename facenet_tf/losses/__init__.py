@@ -5,6 +5,7 @@ from facenet_tf.losses.cosine_softmax import cosine_margin_loss_sum
 from facenet_tf.losses.distances import METRICS
 from facenet_tf.losses.distillation import LOSSES as DISTILL_LOSSES
 from facenet_tf.losses.distillation import DistillTerms
+from facenet_tf.losses.distillation import centred_targets as distillation_centred_targets
 from facenet_tf.losses.distillation import cosine_terms as distillation_cosine_terms
 from facenet_tf.losses.distillation import distillation_loss
 from facenet_tf.losses.distillation import relational_terms as distillation_relational_terms

@@ -23,7 +23,15 @@ face); such rows take no part. Two losses, chosen by measurement
                two become comparable. Needs labels; `harmonic_terms` of
                losses/harmonic.py on (student, `unit_targets(targets)`).
 
-Both return additive terms (sum, count), like the triplet miners, so a
+dlib's unit descriptors share one direction (their mean has norm 0.93:
+two people's faces sit at cosine 0.85, one person's at 0.95), so regressing
+onto them lets a student park every face near that mean at a small loss
+(WORKSPACE_NOTES.md, #30 session 12). `centred_targets` subtracts the
+training set's mean unit descriptor first (the shards' manifest holds it),
+so the cosine and relational losses copy what tells faces apart; the §7
+harmonic loss keeps the raw descriptors, the ones face_recognition stores.
+
+The losses return additive terms (sum, count), like the triplet miners, so a
 distributed step divides its replica's sum by the all-reduced count and the
 replicas' shares add up to one device's loss. The relational loss takes its
 anchors' rows against the gathered keys, as the triplet loss mines globally.
@@ -50,6 +58,17 @@ def _unit(x):
 def unit_targets(targets):
   """The teacher's descriptors on the unit sphere (zero rows stay zero)."""
   return _unit(targets)
+
+
+def centred_targets(targets, center):
+  """unit(unit(t) - center) per row; rows without a target stay zero.
+
+  Args:
+    targets: float [B, D], the teacher's descriptors; zero rows: none.
+    center: float [D], the mean of the training set's unit descriptors.
+  """
+  has = tf.cast(target_mask(targets), tf.float32)[:, None]
+  return _unit(_unit(targets) - tf.cast(center, tf.float32)) * has
 
 
 def cosine_terms(embeddings, targets):
@@ -97,12 +116,15 @@ def relational_terms(embeddings, targets, keys=None, key_targets=None,
   return DistillTerms(tf.reduce_sum(error * valid), tf.reduce_sum(valid))
 
 
-def distillation_loss(embeddings, targets, kind="cosine"):
+def distillation_loss(embeddings, targets, kind="cosine", center=None):
   """The single-device mean loss of `kind` ('cosine' or 'relational'; the
-  harmonic loss is losses.harmonic_loss(student, unit_targets, labels))."""
+  harmonic loss is losses.harmonic_loss(student, unit_targets, labels)),
+  onto the targets centred on `center` when it is given."""
   if kind not in LOSSES[:2]:
     raise ValueError(f"Unknown label-free distillation loss {kind!r}; "
                      f"expected one of {LOSSES[:2]}.")
+  if center is not None:
+    targets = centred_targets(targets, center)
   terms = (cosine_terms if kind == "cosine" else relational_terms)(
       embeddings, targets)
   return tf.math.divide_no_nan(terms.loss_sum, terms.count)

@@ -75,6 +75,25 @@ def _needs_teacher_targets(config):
   return True
 
 
+def teacher_center(config):
+  """The manifest's mean unit teacher target when the loss centres on it
+  (loss.distill_center, a cosine or relational distillation), else None."""
+  loss = config.loss
+  if not (_needs_teacher_targets(config) and loss.distill_center
+          and loss.distill_loss != "harmonic"):
+    return None
+  with open(os.path.join(config.data.tfrecords.dir, "manifest.json"),
+            encoding="utf-8") as f:
+    center = json.load(f)["teacher_targets"].get("mean_unit")
+  if center is None:
+    raise ValueError(
+        f"loss.distill_center is true, but the manifest of "
+        f"{config.data.tfrecords.dir} has no teacher_targets.mean_unit (an "
+        "older build_tfrecords): rebuild the shards, or set "
+        "loss.distill_center = False.")
+  return center
+
+
 def train_iterator(config, strategy, image_size, start_step):
   """A distributed iterator of global P x K + R batches from `start_step`."""
   d = config.data

@@ -80,7 +80,8 @@ def train(config, workdir, strategy=None):
         config, embedder, optimizers.make_optimizer(
             config.optimizer, t.steps, config.model.dtype_policy),
         num_classes=(inputs.num_train_classes(config)
-                     if config.loss.softmax_weight else 0))
+                     if config.loss.softmax_weight else 0),
+        distill_center=inputs.teacher_center(config))
     # Build the slots now, so a checkpoint restores them instead of deferring.
     trainer.optimizer.build(trainer.trainable_variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False)

@@ -67,6 +67,9 @@ class FaceNetTrainer(keras.Model):
   targets that then
   come with each batch, (images, labels, targets); `triplet_weight` scales
   the triplet loss (0: distillation alone, the mining still logged).
+  `distill_center` (a list of D floats, the training set's mean unit
+  target) centres the targets of the cosine and relational losses; the §7
+  harmonic loss keeps them raw.
   """
 
   def __init__(self, embedder, mining="semihard", margin=0.2,
@@ -74,7 +77,7 @@ class FaceNetTrainer(keras.Model):
                num_classes=0, softmax_weight=0.0, softmax_scale=30.0,
                softmax_margin=0.35, softmax_pretrain_steps=0,
                triplet_weight=1.0, distill_weight=0.0, distill_loss="cosine",
-               **kwargs):
+               distill_center=None, **kwargs):
     super().__init__(**kwargs)
     if distill_loss not in losses.DISTILL_LOSSES:
       raise ValueError(f"Unknown distill_loss {distill_loss!r}; expected one "
@@ -109,6 +112,8 @@ class FaceNetTrainer(keras.Model):
     self.softmax_pretrain_steps = softmax_pretrain_steps
     self.triplet_weight, self.distill_weight = triplet_weight, distill_weight
     self.distill_loss = distill_loss
+    self.distill_center = (None if distill_center is None
+                           else [float(v) for v in distill_center])
     self.classifier = None
     if softmax_weight:
       self.classifier = losses.CosineClassifier(
@@ -211,6 +216,9 @@ class FaceNetTrainer(keras.Model):
     if targets is None:
       raise ValueError("distill_weight > 0 needs batches of (images, labels, "
                        "teacher targets): shards with teacher targets.")
+    if self.distill_center is not None and self.distill_loss != "harmonic":
+      targets = losses.distillation_centred_targets(targets,
+                                                    self.distill_center)
     if self.distill_loss == "cosine":
       terms = losses.distillation_cosine_terms(embeddings, targets)
     elif self.distill_loss == "harmonic":  # §7, the teacher as frozen v1
@@ -291,6 +299,7 @@ class FaceNetTrainer(keras.Model):
         "triplet_weight": self.triplet_weight,
         "distill_weight": self.distill_weight,
         "distill_loss": self.distill_loss,
+        "distill_center": self.distill_center,
         "softmax_pretrain_steps": self.softmax_pretrain_steps})
     return config
 
