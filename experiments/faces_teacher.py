@@ -13,7 +13,8 @@ of every aligned CelebA face and of its mirror image with the crop, and the
 shards carry them. The student (resnet_small_flat, 64 px) learns from labels
 and teacher at once: the paper's semi-hard triplet loss (§3.1-3.2, global
 mining) plus the cosine distillation loss to the teacher's descriptor of the
-same face (losses/distillation.py), on faces_view2.py's P x K + R batches,
+same face, centred on the training set's mean descriptor
+(loss.distill_center; losses/distillation.py), on faces_view2.py's P x K + R batches,
 augmentation and schedule. Training never needs dlib; serving never sees it.
 No LFW person is trained on: all 6,000 pairs of pairs.txt are a test.
 

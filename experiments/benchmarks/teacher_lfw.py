@@ -1,7 +1,8 @@
 """The teacher on LFW View 2: its own whole path, on our faces, against a student.
 
     python experiments/benchmarks/teacher_lfw.py \
-        [--pairs ../shared/data/lfw/pairs.txt] [--student MODEL] [--flip]
+        [--pairs ../shared/data/lfw/pairs.txt] [--student MODEL] [--flip] \
+        [--center SHARDS_DIR]
 
 Rows, all on the 6,000 pairs of pairs.txt with the project's 10-fold
 protocol (evaluation/verification.py; squared L2 ranks pairs as face_recognition's
@@ -17,9 +18,12 @@ L2 does):
   target (the aligner's centre-crop fallback) from CENTRAL_BOX, counted.
 - with `--student MODEL` (a workdir, SavedModel, .tflite or .onnx): the
   student on the aligned crops (as facenet-eval), and §7's cross-model
-  figure: teacher's normalised descriptor of one image (the gallery: a
-  face_recognition user's stored encodings) against the student's embedding
-  of the other (evaluation/compatibility.py, v1 = teacher).
+  figure: the teacher's own-path descriptor of one image, normalised (the
+  gallery: a face_recognition user's stored encodings), against the
+  student's embedding of the other (evaluation/compatibility.py, v1 =
+  teacher). A student distilled onto centred targets (loss.distill_center)
+  lives in the centred space: `--center SHARDS_DIR` maps the gallery there
+  with its manifest's teacher_targets.mean_unit, unit(unit(t) - mean).
 The own-path descriptors are cached (--cache), so a rerun only scores.
 Needs the `teacher` extra.
 """
@@ -37,6 +41,7 @@ from facenet_tf.data import reading
 from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.evaluation import pairs_evaluator
+from facenet_tf.losses import distillation
 
 SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
 ALIGNED = pathlib.Path("/tmp/facenet_faces/aligned/lfw_landmarks")
@@ -110,27 +115,35 @@ def _row(name, result, note=""):
   print(f"{name:34s} {figures} {note}")
 
 
-def _on_our_faces(args, evaluator, photos, teacher):
-  """The rows of the stored targets and, with --student, the student's."""
+def _our_faces_row(evaluator, photos, teacher):
+  """The teacher's stored targets (our aligner's faces), scored."""
   ours, our_misses = our_faces(photos, teacher)
-  our_emb = np.stack([ours[p] for p in photos])
-  results = {"our_faces": evaluator.score(our_emb)}
-  _row("teacher, our faces (unit)", results["our_faces"],
+  result = evaluator.score(np.stack([ours[p] for p in photos]))
+  _row("teacher, our faces (unit)", result,
        f"(no stored target: {len(our_misses)} photos)")
-  if args.student:
-    student = (eval_lib.load_embedder(workdir=args.student)
-               if export_loaders.is_workdir(args.student) else
-               eval_lib.load_embedder(saved_model=args.student))
-    # The same pairs, in the same order, on our aligned crops.
-    crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
-                                           flip=args.flip)
-    modes = compatibility.evaluate_compatibility(
-        our_emb, crops.embed(student), evaluator.first, evaluator.second,
-        evaluator.issame, evaluator.folds)
-    _row("student", modes["v2_v2"], "(aligned crops)")
-    _row("teacher gallery vs student probe", modes["v1_v2"])
-    results.update(student=modes["v2_v2"], cross_model=modes["v1_v2"])
-  return results
+  return result
+
+
+def _student_rows(args, evaluator, gallery):
+  """The student on the aligned crops, and against the teacher's gallery."""
+  student = (eval_lib.load_embedder(workdir=args.student)
+             if export_loaders.is_workdir(args.student) else
+             eval_lib.load_embedder(saved_model=args.student))
+  if args.center:
+    with open(os.path.join(args.center, "manifest.json"),
+              encoding="utf-8") as f:
+      mean = json.load(f)["teacher_targets"]["mean_unit"]
+    gallery = distillation.centred_targets(gallery, mean).numpy()
+  # The same pairs, in the same order, on our aligned crops.
+  crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
+                                         flip=args.flip)
+  modes = compatibility.evaluate_compatibility(
+      gallery, crops.embed(student), evaluator.first, evaluator.second,
+      evaluator.issame, evaluator.folds)
+  _row("student", modes["v2_v2"], "(aligned crops)")
+  _row("teacher gallery vs student probe", modes["v1_v2"],
+       "(centred)" if args.center else "(raw)")
+  return {"student": modes["v2_v2"], "cross_model": modes["v1_v2"]}
 
 
 def main():
@@ -138,6 +151,9 @@ def main():
   parser.add_argument("--pairs", default=str(SHARED / "lfw" / "pairs.txt"))
   parser.add_argument("--student", default=None)
   parser.add_argument("--flip", action="store_true")
+  parser.add_argument("--center", default=None,
+                      help="shards directory whose manifest's mean unit "
+                           "target centres the teacher's gallery")
   parser.add_argument("--cache", default="/tmp/facenet_faces/teacher_lfw.npz")
   args = parser.parse_args()
   # The pairs on LFW's photos: the teacher reads them uncropped.
@@ -151,10 +167,13 @@ def main():
   _row("teacher, its own path (raw)", results["own_path"],
        f"(HOG found no face: {len(own_misses)} photos)")
   if (ALIGNED / teacher_targets.PARTS_DIR).is_dir():
-    results.update(_on_our_faces(args, evaluator, photos, teacher))
+    results["our_faces"] = _our_faces_row(evaluator, photos, teacher)
   else:
     print(f"(no stored targets in {ALIGNED}: run data_pipelines."
-          "teacher_targets on it for the rows of our faces and the student)")
+          "teacher_targets on it for the row of our faces)")
+  if args.student:
+    results.update(_student_rows(args, evaluator,
+                                 _unit(own_emb).astype(np.float32)))
   print(json.dumps({k: {m: v[m] for m in KEYS} for k, v in results.items()}))
 
 
