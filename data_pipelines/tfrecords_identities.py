@@ -89,7 +89,8 @@ class Identity:
     the manifest's mean (losses/distillation.py centres on it), or None."""
     if not self.has_teacher():
       return None
-    rows = np.concatenate([np.reshape(im["teacher"], (-1, 128))
+    rows = np.concatenate([np.reshape(im["teacher"],
+                                      (-1, records.TEACHER_VALUES // 2))
                            for im in self.images]).astype(np.float64)
     rows = rows[np.any(rows != 0.0, axis=1)]
     unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)

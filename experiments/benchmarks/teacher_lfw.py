@@ -36,6 +36,7 @@ import numpy as np
 
 from data_pipelines import teacher as teacher_lib
 from data_pipelines import teacher_targets
+from data_pipelines import tfrecords_manifest
 from facenet_tf import export_loaders
 from facenet_tf.data import reading
 from facenet_tf.evaluation import compatibility
@@ -130,9 +131,8 @@ def _student_rows(args, evaluator, gallery):
              if export_loaders.is_workdir(args.student) else
              eval_lib.load_embedder(saved_model=args.student))
   if args.center:
-    with open(os.path.join(args.center, "manifest.json"),
-              encoding="utf-8") as f:
-      mean = json.load(f)["teacher_targets"]["mean_unit"]
+    mean = tfrecords_manifest.read(args.center)["teacher_targets"][
+        "mean_unit"]
     gallery = distillation.centred_targets(gallery, mean).numpy()
   # The same pairs, in the same order, on our aligned crops.
   crops = pairs_evaluator.PairsEvaluator(args.pairs, str(ALIGNED),
