@@ -65,10 +65,14 @@ def base(shard_name, geometry, steps, smoke=False):
   c.optimizer.name = "adam"
   c.optimizer.learning_rate = 1e-3
   c.optimizer.schedule = "cosine"
-  c.optimizer.warmup_steps = max(1, steps // 30)
   c.train.steps = steps
+  # Derived lazily (FieldReference): `--config.train.steps=N` carries them.
+  steps_ref = c.train.get_ref("steps")
+  c.optimizer.warmup_steps = steps_ref // 30
   c.train.log_every = 50
-  c.train.checkpoint_every = c.train.eval_every = max(1, steps // 8)
+  # Two references: one shared object would tie an override of either.
+  c.train.checkpoint_every = steps_ref // 8
+  c.train.eval_every = steps_ref // 8
   if smoke:
     c.data.p, c.data.k, c.data.r = 8, 4, 8
     c.optimizer.warmup_steps = 2

@@ -7,6 +7,7 @@ out: it checks data directories (LFW shards, CelebA trees) that CI lacks,
 and the argument is parsed before it.
 """
 import importlib
+import sys
 
 import pytest
 
@@ -83,3 +84,33 @@ def test_any_other_argument_names_the_grammar(module, get_config):
 def test_parse_arg(arg, parsed):
   assert config_lib.parse_arg(arg, ("a", "b"), "d") == parsed
   assert config_lib.parse_arg(None) == (None, False)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("module", ["experiments.faces_view2",
+                                    "experiments.faces_teacher"])
+def test_a_steps_override_carries_the_derived_intervals(module, get_config,
+                                                       monkeypatch):
+  """`--config.train.steps=1600` on a faces recipe: checkpoint and eval every
+  1600 // 8 = 200 steps, warm-up 1600 // 30 = 53, as if STEPS were 1600 (the
+  overrides are applied through config_flags, as facenet-train applies them)."""
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  from ml_collections import config_flags  # pylint: disable=import-outside-toplevel
+  del get_config  # its fixture stubs validation out (no shards in CI)
+  path = importlib.import_module(module).__file__
+
+  def parse(*overrides):
+    argv = ["prog", f"--config={path}", *overrides]
+    monkeypatch.setattr(sys, "argv", argv)  # config_flags reads sys.argv
+    values = flags.FlagValues()
+    config_flags.DEFINE_config_file("config", flag_values=values)
+    values(argv)
+    return values.config
+
+  c = parse("--config.train.steps=1600")
+  assert (c.train.steps, c.train.checkpoint_every, c.train.eval_every,
+          c.optimizer.warmup_steps) == (1600, 200, 200, 53)
+  assert '"checkpoint_every": 200' in c.to_json()  # the workdir's config.json
+  # An explicit interval still wins over the derived one.
+  c = parse("--config.train.steps=1600", "--config.train.eval_every=100")
+  assert (c.train.eval_every, c.train.checkpoint_every) == (100, 200)
