@@ -150,3 +150,38 @@ def test_bad_inputs_are_input_errors(tmp_path):
   with pytest.raises(ValueError, match="crop_fraction"):
     eval_lib.embed_files(None, [str(tmp_path / "a.png")], (64, 64),
                          crop_fraction=0, progress=False)
+
+
+@pytest.mark.integration
+def test_an_exports_own_thresholds_are_scored_on_the_pairs(small_pairs, lfw):
+  """An Embedder with calibrated thresholds (a unit-normalised mean colour,
+  thresholds at 0.05 and 0.01) gets at_model_thresholds: accuracy, VAL and
+  FAR at its own thresholds on these pairs, as calibration.at_thresholds
+  gives them from the pairs' distances; the summary prints them. Without
+  thresholds there is no such field."""
+  from facenet_tf import export_metadata  # pylint: disable=import-outside-toplevel
+  from facenet_tf.apps import eval as eval_app  # pylint: disable=import-outside-toplevel
+  from facenet_tf.evaluation import calibration  # pylint: disable=import-outside-toplevel
+  colour = lambda x: (lambda m: m / np.linalg.norm(m, axis=1, keepdims=True))(
+      x.mean(axis=(1, 2)))
+  thresholds = export_metadata.Thresholds(
+      accuracy=0.05, far=0.01, target_far=1e-3, pairs="LFW DevTrain pairs",
+      num_pairs=2200, calibration_accuracy=0.9, calibration_val=0.3,
+      calibration_far=1e-3)
+  evaluator = pairs_evaluator.PairsEvaluator(str(small_pairs),
+                                             str(lfw / "images"),
+                                             progress=False)
+  model = eval_lib.Embedder(colour, (32, 32), "colour", thresholds=thresholds)
+  result = evaluator.evaluate(model)
+  dist = evaluator.distances(evaluator.embed(model))
+  expected = calibration.at_thresholds(dist, evaluator.issame, thresholds)
+  assert result["at_model_thresholds"] == expected
+  assert 0 < np.mean(dist <= 0.05) < 1  # the thresholds split these pairs
+  line = [l for l in eval_app.summary(result) if "own thresholds" in l]
+  assert line == [
+      f"the model's own thresholds (calibrated on LFW DevTrain pairs): "
+      f"accuracy {expected['accuracy']:.4f} at 0.05; VAL {expected['val']:.4f}"
+      f" @ FAR {expected['far']:.5f} at 0.01 (target FAR 0.001)"]
+  plain = evaluator.evaluate(eval_lib.Embedder(colour, (32, 32), "colour"))
+  assert "at_model_thresholds" not in plain
+  assert not any("own thresholds" in l for l in eval_app.summary(plain))

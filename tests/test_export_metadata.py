@@ -124,3 +124,22 @@ def test_default_threshold_reads_the_typed_thresholds():
   assert calibration.default_threshold(
       dataclasses.replace(metadata, thresholds=None))[0] == 1.1
   assert calibration.default_threshold(None)[0] == 1.1
+
+
+@pytest.mark.unit
+def test_own_thresholds_on_other_pairs():
+  """facenet-eval's check of an export's calibration on new pairs. Same
+  pairs at 0.5 and 0.9, different at 0.7 and 1.1; thresholds accuracy 0.8
+  (the fixture's) and FAR 0.6: at 0.8, 0.5 and 0.7 are called same, so
+  2 of 4 calls are right; at 0.6 only 0.5 is accepted: VAL 1/2, FAR 0."""
+  thresholds = dataclasses.replace(_thresholds(), far=0.6)
+  got = calibration.at_thresholds([0.5, 0.9, 0.7, 1.1],
+                                  [True, True, False, False], thresholds)
+  assert got == {"accuracy_threshold": 0.8, "accuracy": 0.5,
+                 "far_threshold": 0.6, "target_far": 1e-3, "far": 0.0,
+                 "val": 0.5, "calibrated_on": "the pairs of p.txt"}
+  # At 0.8 the different pair at 0.7 is accepted too: FAR 1/2.
+  loose = calibration.at_thresholds([0.5, 0.9, 0.7, 1.1],
+                                    [True, True, False, False],
+                                    dataclasses.replace(thresholds, far=0.8))
+  assert (loose["far"], loose["val"]) == (0.5, 0.5)

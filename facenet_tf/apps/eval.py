@@ -11,7 +11,9 @@ r"""facenet-eval: LFW-protocol verification of a model on a pairs file (§5.1).
 facenet-train workdir (its saved_model/ if present, else its latest
 checkpoint); --saved_model and --workdir are its old names.
 Prints accuracy (10-fold, thresholds chosen on the other 9), VAL at the
-target FAR with the FAR achieved, AUC and EER. With --json the last line is
+target FAR with the FAR achieved, AUC and EER; for an export with calibrated
+thresholds, also how those do here (accuracy at its accuracy threshold,
+VAL and the FAR reached at its FAR threshold). With --json the last line is
 one JSON object with every metric and the per-fold values. --output_dir gets
 <pairs>_verification.json, <pairs>_roc.png and <pairs>_distances.png.
 --jpeg_quality and --degrade_pixels lower every crop's quality before the
@@ -120,8 +122,21 @@ def summary(result):
       f"VAL: {result['val']:.4f} +- {result['val_std']:.4f} @ FAR "
       f"{result['far']:.5f} (target {result['target_far']:g})",
       f"AUC: {result['auc']:.4f}  EER: {result['eer']:.4f}",
-  ] + _alignment(result) + _degradation(result) + [
+  ] + _own_thresholds(result) + _alignment(result) + _degradation(result) + [
       f"wrote {path}" for path in result["files"]]
+
+
+def _own_thresholds(result):
+  """The export's calibrated thresholds on these pairs, if it has them."""
+  t = result.get("at_model_thresholds")
+  if t is None:
+    return []
+  return [f"the model's own thresholds (calibrated on {t['calibrated_on']}): "
+          f"accuracy {t['accuracy']:.4f} at {t['accuracy_threshold']:g}; "
+          f"VAL {t['val']:.4f} @ FAR {t['far']:.5f} at {t['far_threshold']:g} "
+          f"(target FAR {t['target_far']:g})"
+          + ("; they were calibrated without --flip, as the apps embed"
+             if result["flip"] else "")]
 
 
 def _alignment(result):

@@ -117,6 +117,20 @@ def thresholds_from_distances(dist, issame, target_far=1e-3, source=None):
       calibration_val=round(val, 6), calibration_far=round(far, 6))
 
 
+def at_thresholds(dist, issame, thresholds):
+  """How an export's own Thresholds do on other pairs (a dict): accuracy at
+  its accuracy threshold, VAL and FAR at its FAR threshold. The FAR reached
+  is the check of the calibration: on unseen people it can be several times
+  the target."""
+  dist, issame = np.asarray(dist, np.float64), np.asarray(issame, bool)
+  val, far = verification.val_far(dist, issame, thresholds.far)
+  return {"accuracy_threshold": thresholds.accuracy,
+          "accuracy": verification.accuracy(dist, issame, thresholds.accuracy),
+          "far_threshold": thresholds.far, "target_far": thresholds.target_far,
+          "far": far, "val": val,
+          "calibrated_on": export_metadata.describe_pairs(thresholds.pairs)}
+
+
 def calibrate(model, pairs_file, images_dir=None, target_far=1e-3,
               crop_fraction=None, batch_size=64):
   """The Thresholds of `model` (an eval_lib.Embedder) on `pairs_file`,

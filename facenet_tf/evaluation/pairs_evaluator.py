@@ -34,6 +34,7 @@ import numpy as np
 
 from facenet_tf.alignment import spec as spec_lib
 from facenet_tf.data import eval_input
+from facenet_tf.evaluation import calibration
 from facenet_tf.evaluation import compatibility
 from facenet_tf.evaluation import eval_lib
 from facenet_tf.evaluation import lfw_protocol
@@ -207,7 +208,9 @@ class PairsEvaluator:
 
     Alone: verification.evaluate's dict, plus model, pairs_file, images_dir,
     fold_source, num_images, image_size, crop_fraction, flip, jpeg_quality,
-    degrade_pixels, seconds, files (the paths written), and the alignment
+    degrade_pixels, seconds, files (the paths written), at_model_thresholds
+    (an export with calibrated thresholds: calibration.at_thresholds), and
+    the alignment
     report: alignment (the tree's spec), model_alignment,
     alignment_warning, fallback_images and fallback_pairs (pairs with an
     image whose face was not found, scored on the aligner's fallback
@@ -238,6 +241,9 @@ class PairsEvaluator:
         "model": model.source, **self._view(), "images_dir": self.root,
         **report, "image_size": list(int(s) for s in model.image_size),
         "seconds": round(time.time() - started, 1), "files": []})
+    if model.thresholds is not None:
+      result["at_model_thresholds"] = calibration.at_thresholds(
+          dist, self.issame, model.thresholds)
     if output_dir:
       # matplotlib is the `eval` extra: training, which scores through
       # this module, must not need it.
