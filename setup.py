@@ -13,7 +13,8 @@ setuptools.setup(
     description="FaceNet embeddings and triplet training for TF 2 / Keras 3",
     python_requires=">=3.11",
     # The reference model (a SavedModel) ships inside the package.
-    package_data={"facenet_tf.pretrained": ["*.json", "*/*.pb", "*/*/*"]},
+    package_data={"facenet_tf.pretrained": ["*.json", "*.md", "*/*.pb",
+                                            "*/*/*"]},
     include_package_data=True,
     packages=setuptools.find_packages(
         include=["facenet_tf", "facenet_tf.*", "data_pipelines",

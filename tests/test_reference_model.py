@@ -40,3 +40,23 @@ def test_reference_export_carries_its_spec_and_thresholds():
   assert thresholds.to_dict() == recorded["thresholds"]
   assert thresholds.pairs == "LFW DevTrain pairs"  # words, not a path
   assert 0 < thresholds.far < 4 and 0 < thresholds.accuracy < 4
+
+
+@pytest.mark.unit
+def test_model_card_describes_the_packaged_model():
+  """MODEL_CARD.md names the packaged model, its architecture, alignment
+  and both exported thresholds (to 3 decimals), and the CelebA terms: a
+  model replaced without its card fails here."""
+  import os  # pylint: disable=import-outside-toplevel
+  card_path = os.path.join(os.path.dirname(pretrained.__file__),
+                           "MODEL_CARD.md")
+  with open(card_path, encoding="utf-8") as f:
+    card = f.read()
+  metadata = export_metadata.read(pretrained.reference_model_path())
+  assert card.startswith(f"# Model card: {pretrained.REFERENCE_NAME}\n")
+  for fact in (f"`{metadata.architecture}`", metadata.alignment.name,
+               f"| {metadata.thresholds.accuracy:.3f} |",
+               f"| {metadata.thresholds.far:.3f} |",
+               "non-commercial research", "public domain",
+               "## What it is not for"):
+    assert fact in card, fact
