@@ -51,40 +51,42 @@ def alignment(config):
   """
   if config.data.source == "synthetic":
     return None
-  manifest_path = os.path.join(config.data.tfrecords.dir, "manifest.json")
-  if not os.path.exists(manifest_path):
-    return None
-  with open(manifest_path, encoding="utf-8") as f:
-    spec = json.load(f).get("alignment")
+  spec = _manifest(config).get("alignment")
   return spec_lib.AlignmentSpec.from_dict(spec) if spec else None
 
 
-def _needs_teacher_targets(config):
-  """True when the loss distils; then the shards must carry targets."""
+def _manifest(config):
+  """The shards' manifest.json as a dict ({} if there is none)."""
+  path = os.path.join(config.data.tfrecords.dir, "manifest.json")
+  if not os.path.exists(path):
+    return {}
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def _teacher_counts(config):
+  """The manifest's teacher_targets when the loss distils (then the shards
+  must carry targets), else None."""
   if not config.loss.distill_weight:
-    return False
-  manifest_path = os.path.join(config.data.tfrecords.dir, "manifest.json")
-  with open(manifest_path, encoding="utf-8") as f:
-    counts = json.load(f).get("teacher_targets")
+    return None
+  counts = _manifest(config).get("teacher_targets")
   if not counts or not counts["with"]:
     raise ValueError(
         f"loss.distill_weight > 0, but the shards in "
         f"{config.data.tfrecords.dir} carry no teacher targets: run "
         "data_pipelines.teacher_targets on the aligned trees, then rebuild "
         "the training tree and its shards.")
-  return True
+  return counts
 
 
 def teacher_center(config):
   """The manifest's mean unit teacher target when the loss centres on it
   (loss.distill_center, a cosine or relational distillation), else None."""
   loss = config.loss
-  if not (_needs_teacher_targets(config) and loss.distill_center
-          and loss.distill_loss != "harmonic"):
+  counts = _teacher_counts(config)
+  if not (counts and loss.distill_center and loss.distill_loss != "harmonic"):
     return None
-  with open(os.path.join(config.data.tfrecords.dir, "manifest.json"),
-            encoding="utf-8") as f:
-    center = json.load(f)["teacher_targets"].get("mean_unit")
+  center = counts.get("mean_unit")
   if center is None:
     raise ValueError(
         f"loss.distill_center is true, but the manifest of "
@@ -118,5 +120,5 @@ def train_iterator(config, strategy, image_size, start_step):
         min_images_policy=t.min_images_policy,
         min_images=t.min_images or None, augment=augment,
         crop_fraction=spec.model_crop_fraction, name=t.name or None,
-        teacher=_needs_teacher_targets(config))
+        teacher=_teacher_counts(config) is not None)
   return iter(strategy.distribute_datasets_from_function(fn))
