@@ -162,7 +162,10 @@ def compute(input_dir, aligned_dir, num_workers=1, chunk_size=256,
              "failed": len(failures), "this_run": len(todo),
              "seconds": round(time.perf_counter() - start, 1),
              "failures": failures}
-  atomic_files.write_json(aligned_dir / SUMMARY_NAME, summary, indent=1)
+  # Rewritten only when faces were described: its time says when the
+  # targets last changed (prepare_faces rebuilds the trees made before).
+  if todo or not (aligned_dir / SUMMARY_NAME).exists():
+    atomic_files.write_json(aligned_dir / SUMMARY_NAME, summary, indent=1)
   return summary
 
 

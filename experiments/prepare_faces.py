@@ -72,16 +72,21 @@ def describe_all(geometry, sources):
 
 
 def _lacks_targets(tree, sources, teacher_sources):
-  """Whether an existing tree has no targets though a source now has."""
+  """Whether an existing tree was built before one of its sources got
+  teacher targets (so it lacks them): the source's teacher summary is newer
+  than the tree's. A tree with CelebA's targets still lacks LFW's if LFW
+  was described later."""
   path = os.path.join(tree, training_tree.SUMMARY_NAME)
   if not os.path.exists(path):
     return False
-  with open(path, encoding="utf-8") as f:
-    built = json.load(f)
-  described = [s for s in sources if s in teacher_sources
-               and os.path.exists(os.path.join(
-                   sources[s], teacher_targets.SUMMARY_NAME))]
-  return bool(described) and not built.get("teacher_targets")
+  built = os.path.getmtime(path)
+  for source in teacher_sources:
+    described = os.path.join(sources.get(source, ""),
+                             teacher_targets.SUMMARY_NAME)
+    if source in sources and os.path.exists(described) and (
+        os.path.getmtime(described) > built):
+      return True
+  return False
 
 
 def trees(geometries):

@@ -4,6 +4,8 @@ tests/teacher_fixtures.py's HalvesTeacher describes a face by the colours of
 its two halves, so every stored target can be checked against its crop: the
 target must describe the crop, the mirror target the flipped crop.
 """
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -62,8 +64,13 @@ def test_failures_are_counted_and_a_rerun_keeps_them(tmp_path, fake_teacher):
       2, 18, 2)
   after, _ = teacher_targets.load(aligned)
   assert after.keys() == before.keys()
+  summary_path = aligned / teacher_targets.SUMMARY_NAME
+  os.utime(summary_path, (1, 1))
   third = teacher_targets.compute(photos, aligned)
   assert (third["this_run"], third["described"], third["failed"]) == (0, 18, 2)
+  # Nothing new described: the summary (whose time says when the targets
+  # last changed) is left as it was.
+  assert os.path.getmtime(summary_path) == 1
 
 
 def test_the_tree_and_the_records_carry_each_image_its_targets(
