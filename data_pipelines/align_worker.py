@@ -25,7 +25,7 @@ IMAGE_FORMATS = {"png": ("PNG", ".png", {}),
                  "jpeg": ("JPEG", ".jpg", {"quality": 95})}
 # Written crop side when --image_size is not given: davidsandberg's 182 for
 # box crops; 128 for landmark crops (the 112 px ArcFace view at 160 / 182).
-DEFAULT_IMAGE_SIZE = {"box": 182, "landmarks": 128}
+DEFAULT_IMAGE_SIZE = {"box": 182, "landmarks": 128, "dlib": 128}
 # A record's `found_by` when no pass found a face and the centre was cut.
 FALLBACK = "fallback"
 

@@ -61,8 +61,8 @@ class DlibTeacher:
           models.face_recognition_model_location())
     self.network = network
 
-  def chip(self, image, box):
-    """dlib's 150 px aligned chip of the face in `box` (x1, y1, x2, y2).
+  def shape(self, image, box):
+    """dlib's 5-point shape of the face in `box` (x1, y1, x2, y2).
 
     Raises ValueError when the box is empty or outside the image.
     """
@@ -72,9 +72,17 @@ class DlibTeacher:
         y1 >= height):
       raise ValueError(f"box {list(box)} is empty or outside the "
                        f"{width}x{height} image")
-    shape = self._shape(image, self._dlib.rectangle(x1, y1, x2, y2))
-    return np.asarray(self._dlib.get_face_chip(image, shape, size=CHIP_SIZE,
-                                               padding=CHIP_PADDING))
+    return self._shape(image, self._dlib.rectangle(x1, y1, x2, y2))
+
+  def chip_details(self, shape):
+    """dlib's chip_details (where the chip lies in the photo) of a shape."""
+    return self._dlib.get_face_chip_details(shape, size=CHIP_SIZE,
+                                            padding=CHIP_PADDING)
+
+  def chip(self, image, box):
+    """dlib's 150 px aligned chip of the face in `box` (x1, y1, x2, y2)."""
+    return np.asarray(self._dlib.get_face_chip(
+        image, self.shape(image, box), size=CHIP_SIZE, padding=CHIP_PADDING))
 
   def describe_chips(self, chips):
     """[N, 128] float32 descriptors of 150 px chips, 64 at a time."""

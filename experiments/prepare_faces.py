@@ -11,7 +11,8 @@
    With `--teacher celeba,lfw` (needs the `teacher` extra), then
    `data_pipelines.teacher_targets` on those aligned sets of the first
    geometry: dlib's descriptor of every detected face and of its mirror
-   (faces_teacher.py distils them). Trees built afterwards carry them.
+   (faces_teacher.py distils them), shared with the other geometries'
+   crops of the same faces. Trees built afterwards carry them.
 2. `data_pipelines.training_tree`: view1_<g> (LFW peopleDevTrain + CelebA),
    celeba_<g> (CelebA only) and, for the first geometry, the Table 6
    fractions celeba_<g>_f25 / _f50 of the CelebA identities.
@@ -71,6 +72,30 @@ def describe_all(geometry, sources):
           f"{summary['failed']} failed, {summary['seconds']} s", flush=True)
 
 
+def share_targets(geometries, sources):
+  """The first geometry's teacher targets, copied beside the other
+  geometries' crops of the same sources: the teacher describes the photo's
+  face (MTCNN box -> dlib's own chip), not our crop, and the other
+  geometries reuse the first one's detections, so each crop name stands
+  for the same face in every geometry."""
+  for source in sources:
+    first = pathlib.Path(faces_base.aligned(source, geometries[0]))
+    if not (first / teacher_targets.SUMMARY_NAME).exists():
+      continue
+    for geometry in geometries[1:]:
+      other = pathlib.Path(faces_base.aligned(source, geometry))
+      summary = other / teacher_targets.SUMMARY_NAME
+      if summary.exists() and (summary.stat().st_mtime >= (
+          first / teacher_targets.SUMMARY_NAME).stat().st_mtime):
+        continue
+      shutil.rmtree(other / teacher_targets.PARTS_DIR, ignore_errors=True)
+      shutil.copytree(first / teacher_targets.PARTS_DIR,
+                      other / teacher_targets.PARTS_DIR)
+      shutil.copy(first / teacher_targets.SUMMARY_NAME, summary)
+      print(f"teacher {source} {geometry}: targets of {geometries[0]} "
+            "shared", flush=True)
+
+
 def _lacks_targets(tree, sources, teacher_sources):
   """Whether an existing tree was built before one of its sources got
   teacher targets (so it lacks them): the source's teacher summary is newer
@@ -124,6 +149,7 @@ def main(argv=None):
                  f"{', '.join(SOURCES)}")
   align_all(geometries, args.num_workers)
   describe_all(geometries[0], teacher_sources)
+  share_targets(geometries, teacher_sources)
   for name, kwargs in trees(geometries).items():
     tree = os.path.join(faces_base.ROOT, "trees", name)
     if _lacks_targets(tree, kwargs["sources"], teacher_sources):

@@ -114,3 +114,27 @@ def test_box_crop_and_fallback_windows():
   assert window == (38, 48, 182, 212) and crop.shape == (182, 182, 3)
   crop, window = warp.center_fallback(photo[:200], BOX)
   assert window == (25, 0, 225, 200) and crop.shape == (182, 182, 3)
+
+
+@pytest.mark.unit
+def test_the_dlib_chip_geometry_warps_onto_its_own_template():
+  """`dlib` is the landmarks warp onto dlib's chip template (150 px):
+  at 128 px its left eye (46.4402, 44.3596) lands at 7.736 + 46.4402 x
+  112.527/150 = 42.574 and 7.736 + 44.3596 x 112.527/150 = 41.014 (higher
+  than ArcFace's 59.676: dlib's chip keeps the forehead). A warp of
+  keypoints that already sit on the template is the identity."""
+  dlib_chip = spec_lib.AlignmentSpec("dlib", 128)
+  assert dlib_chip.name == "dlib-chip-128px-v1" and dlib_chip.margin == 0
+  assert spec_lib.AlignmentSpec.from_dict(dlib_chip.to_dict()) == dlib_chip
+  np.testing.assert_allclose(dlib_chip.template()[0], (42.574, 41.014),
+                             atol=1e-3)
+  # Two geometries never pass as one.
+  warning = spec_lib.check_compatible(dlib_chip, LANDMARKS)
+  assert "dlib-chip-128px-v1" in warning and "landmarks-arcface" in warning
+  image = np.random.default_rng(0).integers(0, 255, (128, 128, 3), np.uint8)
+  same = warp.align_face(image, (0, 0, 128, 128), dlib_chip.template(),
+                         dlib_chip)
+  np.testing.assert_array_equal(same, image)
+  other = warp.align_face(image, (0, 0, 128, 128), dlib_chip.template(),
+                          LANDMARKS)
+  assert not np.array_equal(other, image)

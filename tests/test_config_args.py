@@ -24,9 +24,9 @@ ACCEPTED = {
     "experiments.ablate_image_quality": (("base",), "base"),
     "experiments.ablate_mining": (
         ("semihard", "hardest_negative", "batch_all", "random"), "semihard"),
-    "experiments.faces_geometry": (("box", "landmarks"), "landmarks"),
-    "experiments.faces_view1": (("box", "landmarks"), "landmarks"),
-    "experiments.faces_view2": (("box", "landmarks"), "landmarks"),
+    "experiments.faces_geometry": (("box", "landmarks", "dlib"), "landmarks"),
+    "experiments.faces_view1": (("box", "landmarks", "dlib"), "landmarks"),
+    "experiments.faces_view2": (("box", "landmarks", "dlib"), "landmarks"),
     "experiments.faces_table6": (("25", "50", "100"), "100"),
     "experiments.paper_nn2": (("gpu8", "tpu"), "gpu8"),
     "experiments.paper_nn4": (("gpu8", "tpu"), "gpu8"),

@@ -41,3 +41,27 @@ def test_a_tree_older_than_a_sources_targets_is_rebuilt(tmp_path):
                    ["celeba", "lfw"])
   # No tree yet: nothing to rebuild (it is built from scratch).
   assert not lacks(str(tmp_path / "none"), sources, ["celeba", "lfw"])
+
+
+def test_the_first_geometrys_targets_are_shared_once(tmp_path, monkeypatch):
+  """landmarks' CelebA targets are copied beside the dlib crops (the same
+  faces: the dlib geometry reuses landmarks' detections); a second call
+  copies nothing; a source without targets gets none."""
+  from experiments import faces_base  # pylint: disable=import-outside-toplevel
+  monkeypatch.setattr(faces_base, "ROOT", str(tmp_path))
+  first = tmp_path / "aligned" / "celeba_landmarks"
+  part = first / teacher_targets.PARTS_DIR / "part-00000.npz"
+  part.parent.mkdir(parents=True)
+  part.write_bytes(b"targets")
+  _touch(first / teacher_targets.SUMMARY_NAME, 100)
+  prepare_faces.share_targets(["landmarks", "dlib"], ["celeba", "lfw"])
+  other = tmp_path / "aligned" / "celeba_dlib"
+  copied = other / teacher_targets.PARTS_DIR / "part-00000.npz"
+  assert copied.read_bytes() == b"targets"
+  summary = other / teacher_targets.SUMMARY_NAME
+  assert summary.read_text() == "{}"
+  os.utime(summary, (200, 200))
+  copied.write_bytes(b"kept")
+  prepare_faces.share_targets(["landmarks", "dlib"], ["celeba"])
+  assert copied.read_bytes() == b"kept"  # newer than landmarks': left
+  assert not (tmp_path / "aligned" / "lfw_dlib").exists()

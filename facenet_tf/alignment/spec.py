@@ -16,6 +16,10 @@ Geometries:
              eyes land on a fixed horizontal line at a fixed distance. The
              template is the one of ArcFace/InsightFace (112 x 112 px, eyes
              at y = 51.6), the standard of current face recognition models.
+  dlib       the same warp onto a template fitted to dlib's face chip
+             (150 px, padding 0.25: eyes higher and larger, the forehead
+             in, less below the chin), so that a student sees faces framed
+             as its teacher, dlib's ResNet, saw them (issue #30).
 
 Both write an `image_size` square whose central `model_crop_fraction`
 (160 / 182, davidsandberg's 182 px crops cut to 160 px) is what a model sees:
@@ -29,7 +33,9 @@ import os
 
 from facenet_tf import atomic_files
 
-GEOMETRIES = ("box", "landmarks")
+GEOMETRIES = ("box", "landmarks", "dlib")
+# Geometries that warp MTCNN's five keypoints onto a template.
+WARPED = ("landmarks", "dlib")
 SPEC_FILE = "alignment_spec.json"
 # data_pipelines.align's summary beside its crops (counts, files without a face).
 ALIGN_SUMMARY_FILE = "align_summary.json"
@@ -40,6 +46,18 @@ MODEL_CROP_FRACTION = 160 / 182
 ARCFACE_TEMPLATE_112 = ((38.2946, 51.6963), (73.5318, 51.5014),
                         (56.0252, 71.7366), (41.5493, 92.3655),
                         (70.7299, 92.2041))
+# Where MTCNN's five keypoints fall in dlib's 150 px face chip
+# (dlib.get_face_chip_details(shape, 150, 0.25) from dlib's 5-point shape
+# of the same MTCNN box): the mean over 300 CelebA and 300 LFW faces, the
+# two sets' means averaged (their mouths differ by 3.6 px; eyes and nose by
+# < 1 px). Fitted by experiments/benchmarks/dlib_chip_template.py, which
+# also checks it: dlib's network on LFW pairsDevTest faces warped onto it
+# scores as on its own chips.
+DLIB_CHIP_TEMPLATE_150 = ((46.4402, 44.3596), (101.1189, 44.2906),
+                          (73.6520, 77.4922), (49.2208, 103.7346),
+                          (97.9602, 103.7309))
+_TEMPLATES = {"landmarks": (ARCFACE_TEMPLATE_112, 112),
+              "dlib": (DLIB_CHIP_TEMPLATE_150, 150)}
 
 
 class AlignmentMismatch(ValueError):
@@ -51,7 +69,8 @@ class AlignmentSpec:
   """A face crop, fully described.
 
   Attributes:
-    geometry: "box" or "landmarks".
+    geometry: "box", "landmarks" (ArcFace's template) or "dlib" (dlib's
+      chip's).
     image_size: side of the written square crop, pixels.
     margin: box only: pixels of the source image added around the box
       (half a side); 0 for landmarks.
@@ -76,27 +95,29 @@ class AlignmentSpec:
     if not 0 < self.model_crop_fraction <= 1:
       raise ValueError("model_crop_fraction must be in (0, 1], got "
                        f"{self.model_crop_fraction}")
-    if self.geometry == "landmarks":
+    if self.geometry in WARPED:
       # The margin means nothing here: one landmarks spec, whatever it says.
       object.__setattr__(self, "margin", 0)
 
   @property
   def name(self):
     """A short name that differs whenever the pixels would."""
-    detail = (f"m{self.margin}" if self.geometry == "box" else "arcface")
+    detail = {"box": f"m{self.margin}", "landmarks": "arcface",
+              "dlib": "chip"}[self.geometry]
     return f"{self.geometry}-{detail}-{self.image_size}px-v{self.version}"
 
   def template(self, size=None):
     """The 5 keypoints' targets in a `size` square crop (default image_size).
 
-    The ArcFace template fills the central `model_crop_fraction` window, the
-    part of the crop the model sees.
+    The geometry's template (ArcFace's, or dlib's chip's) fills the central
+    `model_crop_fraction` window, the part of the crop the model sees.
     """
+    points, side = _TEMPLATES[self.geometry]
     size = self.image_size if size is None else size
     window = size * self.model_crop_fraction
     offset = (size - window) / 2
-    return tuple((offset + x / 112 * window, offset + y / 112 * window)
-                 for x, y in ARCFACE_TEMPLATE_112)
+    return tuple((offset + x / side * window, offset + y / side * window)
+                 for x, y in points)
 
   def to_dict(self):
     return {"name": self.name, **dataclasses.asdict(self)}

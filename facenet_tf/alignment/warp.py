@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from facenet_tf.alignment import geometry
+from facenet_tf.alignment import spec as spec_lib
 
 # Below this scale a bilinear warp skips source pixels (aliasing); the photo
 # is first shrunk with area averaging so the warp's own scale stays >= this.
@@ -43,7 +44,7 @@ def warp_landmarks(image, keypoints, spec, size=None):
   Args:
     image: [H, W, 3] (or [H, W]) uint8.
     keypoints: [5, 2] x, y in MTCNN's order.
-    spec: an AlignmentSpec of geometry "landmarks".
+    spec: an AlignmentSpec of a warped geometry ("landmarks", "dlib").
     size: output side; the template scales with it.
   """
   size = spec.image_size if size is None else int(size)
@@ -86,7 +87,7 @@ def center_fallback(image, spec, size=None):
 
 def align_face(image, box, keypoints, spec, size=None):
   """One face as `spec` frames it; `box` is x1, y1, x2, y2."""
-  if spec.geometry == "landmarks":
+  if spec.geometry in spec_lib.WARPED:
     return warp_landmarks(image, keypoints, spec, size)
   return crop_box(image, box, spec, size)[0]
 
