@@ -27,7 +27,11 @@ tests/test_teacher_recipe.py).
 Measured (WORKSPACE_NOTES.md, "#30" session 13), at 400 steps each, not yet
 the recipe's 2,400: View 2 with flip, triplet 0.837, compatible 0.837
 (against face_recognition's encodings 0.769), both 0.826, distill 0.785;
-the teacher alone 0.9875. At this budget the teacher does not help yet.
+the teacher alone 0.9875. At this budget the teacher does not help yet;
+`both` at 1,800 steps (session 14, 97 min): 0.902, AUC 0.965, still
+below the packaged 0.909. The teacher scores 0.88 on LFW faces framed our
+`landmarks` way and 0.99 on the `dlib` geometry's (dlib's chip framing):
+see WORKSPACE_NOTES.md "#30 -> Session 14".
 """
 from experiments import faces_base
 
