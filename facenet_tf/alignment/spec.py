@@ -21,7 +21,7 @@ Geometries:
              in, less below the chin), so that a student sees faces framed
              as its teacher, dlib's ResNet, saw them (issue #30).
 
-Both write an `image_size` square whose central `model_crop_fraction`
+Each writes an `image_size` square whose central `model_crop_fraction`
 (160 / 182, davidsandberg's 182 px crops cut to 160 px) is what a model sees:
 training crops it at random around the centre, evaluation and serving take
 the centre. The landmarks template is placed inside that central window, so
@@ -50,9 +50,10 @@ ARCFACE_TEMPLATE_112 = ((38.2946, 51.6963), (73.5318, 51.5014),
 # (dlib.get_face_chip_details(shape, 150, 0.25) from dlib's 5-point shape
 # of the same MTCNN box): the mean over 300 CelebA and 300 LFW faces, the
 # two sets' means averaged (their mouths differ by 3.6 px; eyes and nose by
-# < 1 px). Fitted by experiments/benchmarks/dlib_chip_template.py, which
-# also checks it: dlib's network on LFW pairsDevTest faces warped onto it
-# scores as on its own chips.
+# < 1 px). experiments/benchmarks/dlib_chip_template.py fits it (its
+# sample: each point within 0.3 px) and checks it: dlib's network on LFW
+# pairsDevTest faces warped onto it scores 0.990 (AUC 0.999), on its own
+# chips 0.987, on our landmarks view 0.873.
 DLIB_CHIP_TEMPLATE_150 = ((46.4402, 44.3596), (101.1189, 44.2906),
                           (73.6520, 77.4922), (49.2208, 103.7346),
                           (97.9602, 103.7309))
