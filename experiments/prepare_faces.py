@@ -85,8 +85,7 @@ def share_targets(geometries, sources):
     for geometry in geometries[1:]:
       other = pathlib.Path(faces_base.aligned(source, geometry))
       summary = other / teacher_targets.SUMMARY_NAME
-      if summary.exists() and (summary.stat().st_mtime >= (
-          first / teacher_targets.SUMMARY_NAME).stat().st_mtime):
+      if not _newer(first / teacher_targets.SUMMARY_NAME, summary):
         continue
       shutil.rmtree(other / teacher_targets.PARTS_DIR, ignore_errors=True)
       shutil.copytree(first / teacher_targets.PARTS_DIR,
@@ -102,16 +101,17 @@ def _lacks_targets(tree, sources, teacher_sources):
   than the tree's. A tree with CelebA's targets still lacks LFW's if LFW
   was described later."""
   path = os.path.join(tree, training_tree.SUMMARY_NAME)
-  if not os.path.exists(path):
-    return False
-  built = os.path.getmtime(path)
-  for source in teacher_sources:
-    described = os.path.join(sources.get(source, ""),
-                             teacher_targets.SUMMARY_NAME)
-    if source in sources and os.path.exists(described) and (
-        os.path.getmtime(described) > built):
-      return True
-  return False
+  return os.path.exists(path) and any(
+      _newer(os.path.join(sources[source], teacher_targets.SUMMARY_NAME),
+             path)
+      for source in teacher_sources if source in sources)
+
+
+def _newer(path, than):
+  """Whether `path` exists and was written after `than` (or `than` is
+  missing)."""
+  return os.path.exists(path) and (not os.path.exists(than) or (
+      os.path.getmtime(path) > os.path.getmtime(than)))
 
 
 def trees(geometries):
