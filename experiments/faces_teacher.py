@@ -18,7 +18,9 @@ same face, centred on the training set's mean descriptor
 augmentation and schedule. Training never needs dlib; serving never sees it.
 No LFW person is trained on: all 6,000 pairs of pairs.txt are a test.
 
-Argument: the loss, `both` (default), `distill` (teacher only), `triplet`
+Argument: the loss, `both` (default), `distill` (teacher only, on batches
+of 64 faces of nearly all different people, 10,800 steps: as many faces as
+the others' 2,400 batches of 288), `triplet`
 (labels only: faces_view2's recipe on the flat head) or `compatible` (§7:
 the triplet loss plus the harmonic loss with dlib as the frozen v1, so the
 student's embeddings can be compared with face_recognition's encodings,
@@ -41,6 +43,11 @@ LOSSES = {"both": (1.0, 1.0, "cosine"), "distill": (0.0, 1.0, "cosine"),
           "triplet": (1.0, 0.0, "cosine"),
           "compatible": (1.0, 1.0, "harmonic")}
 SHARDS = "celeba_landmarks"
+# Distillation needs no identities in a batch, and it fits the teacher
+# faster per face in more, smaller steps (WORKSPACE_NOTES.md, "#30 ->
+# Session 15"): 2 x 2 + 60 = 64 faces, nearly all of distinct people, and
+# the steps that see as many faces as STEPS batches of 288.
+DISTILL_BATCH = (2, 2, 60)
 
 
 def get_config(arg=None):
@@ -48,6 +55,10 @@ def get_config(arg=None):
       arg, tuple(LOSSES), "both", "LOSS")
   c = faces_base.base(SHARDS, "landmarks", STEPS, smoke)
   c.model.name = "resnet_small_flat"
+  if loss == "distill" and not smoke:
+    batch = c.data.p * c.data.k + c.data.r
+    c.data.p, c.data.k, c.data.r = DISTILL_BATCH
+    c.train.steps = STEPS * batch // (c.data.p * c.data.k + c.data.r)
   (c.loss.triplet_weight, c.loss.distill_weight,
    c.loss.distill_loss) = LOSSES[loss]
   c.eval.calibration_pairs = faces_base.lfw_file("pairsDevTrain.txt")

@@ -114,3 +114,17 @@ def test_a_steps_override_carries_the_derived_intervals(module, get_config,
   # An explicit interval still wins over the derived one.
   c = parse("--config.train.steps=1600", "--config.train.eval_every=100")
   assert (c.train.eval_every, c.train.checkpoint_every) == (100, 200)
+
+
+@pytest.mark.unit
+def test_teacher_distill_sees_as_many_faces_in_smaller_batches(get_config):
+  """faces_teacher `distill` trains on batches of 2 x 2 + 60 = 64 faces for
+  2,400 x 288 / 64 = 10,800 steps: the faces `both` sees in 2,400 batches of
+  288; its intervals follow (10,800 // 8 = 1,350, warm-up // 30 = 360)."""
+  both = get_config("experiments.faces_teacher", "both")
+  distill = get_config("experiments.faces_teacher", "distill")
+  faces = lambda c: (c.data.p * c.data.k + c.data.r) * c.train.steps
+  assert (distill.data.p, distill.data.k, distill.data.r) == (2, 2, 60)
+  assert faces(both) == faces(distill) == 2400 * 288
+  assert (distill.train.steps, distill.train.checkpoint_every,
+          distill.optimizer.warmup_steps) == (10800, 1350, 360)
