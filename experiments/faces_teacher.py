@@ -59,9 +59,9 @@ def get_config(arg=None):
   c = faces_base.base(SHARDS, "landmarks", STEPS, smoke)
   c.model.name = "resnet_small_flat"
   if loss == "distill" and not smoke:
-    batch = c.data.p * c.data.k + c.data.r
+    faces = STEPS * faces_base.config_lib.global_batch(c)
     c.data.p, c.data.k, c.data.r = DISTILL_BATCH
-    c.train.steps = STEPS * batch // (c.data.p * c.data.k + c.data.r)
+    c.train.steps = faces // faces_base.config_lib.global_batch(c)
   (c.loss.triplet_weight, c.loss.distill_weight,
    c.loss.distill_loss) = LOSSES[loss]
   c.eval.calibration_pairs = faces_base.lfw_file("pairsDevTrain.txt")

@@ -72,6 +72,11 @@ def parse_arg(arg, choices=(), default=None, what="CHOICE"):
   return (tokens[0] if tokens else default), smoke
 
 
+def global_batch(c):
+  """Images per step over all replicas: data.p x data.k + data.r."""
+  return c.data.p * c.data.k + c.data.r
+
+
 def get_config(arg=None):
   _, smoke = parse_arg(arg)
   c = ml_collections.ConfigDict()
@@ -284,7 +289,7 @@ def validate(c):
          f"spec's; got {c.eval.crop_fraction}.")
   for name, spec in (c.get("evals") or {}).items():
     _validate_evaluator(name, spec)
-  batch = c.data.p * c.data.k + c.data.r
+  batch = global_batch(c)
   chunk = c.train.grad_cache_chunk
   # Each replica's share must split too: validate_for_replicas, once the
   # strategy is known.
@@ -353,7 +358,7 @@ def validate_for_replicas(c, replicas):
   _check(c.data.p % replicas == 0 and c.data.r % replicas == 0,
          f"data.p ({c.data.p}) and data.r ({c.data.r}) must be divisible by "
          f"the {replicas} replicas, so that each takes whole identities.")
-  per_replica = (c.data.p * c.data.k + c.data.r) // replicas
+  per_replica = global_batch(c) // replicas
   chunk = c.train.grad_cache_chunk
   if chunk and per_replica % chunk:
     suggestion = max(d for d in range(1, min(per_replica, chunk) + 1)

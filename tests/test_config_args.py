@@ -123,7 +123,7 @@ def test_teacher_distill_sees_as_many_faces_in_smaller_batches(get_config):
   288; its intervals follow (10,800 // 8 = 1,350, warm-up // 30 = 360)."""
   both = get_config("experiments.faces_teacher", "both")
   distill = get_config("experiments.faces_teacher", "distill")
-  faces = lambda c: (c.data.p * c.data.k + c.data.r) * c.train.steps
+  faces = lambda c: config_lib.global_batch(c) * c.train.steps
   assert (distill.data.p, distill.data.k, distill.data.r) == (2, 2, 60)
   assert faces(both) == faces(distill) == 2400 * 288
   assert (distill.train.steps, distill.train.checkpoint_every,

@@ -19,6 +19,7 @@ harmonic_lib add evaluation and the export.
 import numpy as np
 import tensorflow as tf
 
+from facenet_tf import config as config_lib
 from facenet_tf import export
 from facenet_tf import workdir as workdir_lib
 from facenet_tf.alignment import spec as spec_lib
@@ -129,8 +130,8 @@ class ExportHook(loop.Hook):
 
 def standard_hooks(config, writer, manager):
   """The summaries and checkpoints of every worker of a run."""
-  t, d = config.train, config.data
-  return [SummaryHook(writer, t.log_every, d.p * d.k + d.r),
+  t = config.train
+  return [SummaryHook(writer, t.log_every, config_lib.global_batch(config)),
           CheckpointHook(manager, t.checkpoint_every)]
 
 

@@ -99,7 +99,7 @@ def resolve_chunk(config, model, replicas):
     raise config_lib.ConfigError(
         "Set train.memory_budget_gb or train.grad_cache_chunk, not both: the "
         f"budget derives the chunk (got chunk {config.train.grad_cache_chunk}).")
-  per_replica = (config.data.p * config.data.k + config.data.r) // replicas
+  per_replica = config_lib.global_batch(config) // replicas
   fixed, per_image = training_bytes(model, config.model.dtype_policy,
                                     config.optimizer.name)
   resolved = config.copy_and_resolve_references()
