@@ -33,23 +33,25 @@ COUNTS = ("processed", "aligned", "no_face", "center_cropped", "undecodable",
           "found_padded", "found_contrast")
 
 
-def read_outcomes(log_path):
-  """`path -> last record` of an align log; {} when there is none.
+def read_records(log_path):
+  """Yields an align log's records in order: the one reader of the log.
 
   A line cut short by a killed run is not a record and is left out (its
   file is aligned again).
   """
-  outcomes = {}
-  if not log_path.exists():
-    return outcomes
   with open(log_path, encoding="utf-8") as log:
     for line in log:
       try:
-        record = json.loads(line)
+        yield json.loads(line)
       except json.JSONDecodeError:
         continue
-      outcomes[record["path"]] = record
-  return outcomes
+
+
+def read_outcomes(log_path):
+  """`path -> last record` of an align log; {} when there is none."""
+  if not log_path.exists():
+    return {}
+  return {record["path"]: record for record in read_records(log_path)}
 
 
 def wrote_crop(record, output):

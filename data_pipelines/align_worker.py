@@ -7,11 +7,11 @@ file whose detections are cached is aligned without running MTCNN: another
 geometry or size costs a warp, not a detection.
 """
 import dataclasses
-import json
 import pathlib
 
 from PIL import Image
 
+from data_pipelines import align_summary
 from facenet_tf import atomic_files
 from facenet_tf.alignment import detector as detector_lib
 from facenet_tf.alignment import geometry as align_geometry
@@ -100,14 +100,10 @@ def init_worker(input_dir, output_dir, options, intra_op_threads,
 def read_detections(log_path):
   """`path -> faces` of every detection an align log recorded (last wins),
   each with the pass that found it (`found_by`)."""
-  cache = {}
-  with open(log_path, encoding="utf-8") as log:
-    for line in log:
-      record = json.loads(line)
-      if "detections" in record:
-        cache[record["path"]] = {**record["detections"],
-                                 "found_by": record.get("found_by")}
-  return cache
+  return {record["path"]: {**record["detections"],
+                            "found_by": record.get("found_by")}
+          for record in align_summary.read_records(log_path)
+          if "detections" in record}
 
 
 def align_batch(tasks):

@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 
+from data_pipelines import align_summary
 from data_pipelines import runners
 from facenet_tf import atomic_files
 from facenet_tf.data import reading
@@ -40,22 +41,17 @@ PARTS_DIR = ".teacher_targets"
 SUMMARY_NAME = "teacher_targets.json"
 # A training tree's targets, by tree path (training_tree writes it).
 TREE_FILE = "teacher_targets.npz"
-LOG_NAME = "align_log.jsonl"
 _teacher = None
 
 
 def aligned_faces(aligned_dir):
   """[(source path, crop path, box)] of the crops made from a detection,
   from the aligner's log (the last record of a path wins), sorted."""
-  log = pathlib.Path(aligned_dir) / LOG_NAME
+  log = pathlib.Path(aligned_dir) / align_summary.LOG_NAME
   if not log.exists():
-    raise FileNotFoundError(f"{aligned_dir} has no {LOG_NAME}: give the "
+    raise FileNotFoundError(f"{aligned_dir} has no {log.name}: give the "
                             "output directory of data_pipelines.align")
-  last = {}
-  with open(log, encoding="utf-8") as lines:
-    for line in lines:
-      record = json.loads(line)
-      last[record["path"]] = record
+  last = align_summary.read_outcomes(log)
   return sorted((r["path"], r["output"], r["box"]) for r in last.values()
                 if r.get("status") == "aligned" and "output" in r)
 

@@ -383,3 +383,34 @@ def test_first_500_lfw_images_two_workers(tmp_path):
   assert summary["counts"]["no_face"] <= 5  # measured: 0
   for record in _log(tmp_path / "output").values():
     assert np.hypot(*np.subtract(_box_centre(record), 125)) < 40, record
+
+
+@pytest.mark.unit
+def test_every_reader_of_the_align_log_skips_a_line_cut_by_a_kill(tmp_path):
+  """One log, three readers (resumed outcomes, reused detections, the
+  teacher's faces): a.jpg aligned in run 1 and again in run 2 (the later
+  box wins), b.jpg found no face, and run 2 was killed mid-line while
+  logging c.jpg. Each reader keeps a.jpg's and b.jpg's last records and
+  leaves the cut line out, so c.jpg is simply aligned again."""
+  from data_pipelines import align_summary
+  from data_pipelines import align_worker
+  from data_pipelines import teacher_targets
+  faces = {"boxes": [[1, 2, 30, 40]], "scores": [0.99],
+           "keypoints": [[[5, 5]] * 5]}
+  records = [
+      {"path": "a.jpg", "status": "aligned", "output": "a.png",
+       "box": [0, 0, 10, 10], "detections": faces, "found_by": "plain"},
+      {"path": "b.jpg", "status": "no_face"},
+      {"path": "a.jpg", "status": "aligned", "output": "a.png",
+       "box": [1, 2, 30, 40], "detections": faces, "found_by": "padded"}]
+  log = tmp_path / align_summary.LOG_NAME
+  log.write_text("".join(json.dumps(r) + "\n" for r in records)
+                 + '{"path": "c.jpg", "status": "ali')
+  outcomes = align_summary.read_outcomes(log)
+  assert sorted(outcomes) == ["a.jpg", "b.jpg"]
+  assert outcomes["a.jpg"]["box"] == [1, 2, 30, 40]
+  detections = align_worker.read_detections(log)
+  assert sorted(detections) == ["a.jpg"]
+  assert detections["a.jpg"]["found_by"] == "padded"
+  assert teacher_targets.aligned_faces(tmp_path) == [
+      ("a.jpg", "a.png", [1, 2, 30, 40])]

@@ -34,6 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
   sys.path.insert(0, str(ROOT))
 
+from data_pipelines import align_summary  # noqa: E402
 from data_pipelines import teacher as teacher_lib  # noqa: E402
 from facenet_tf.alignment import spec as spec_lib  # noqa: E402
 from facenet_tf.alignment import warp  # noqa: E402
@@ -51,16 +52,15 @@ def logged_faces(source):
   """{photo stem: (photo path, MTCNN box, keypoints [5, 2])} of the faces
   the landmarks aligner cut."""
   faces = {}
-  with open(ALIGNED / f"{source}_landmarks" / "align_log.jsonl") as f:
-    for line in f:
-      record = json.loads(line)
-      if record.get("status") != "aligned" or not record.get("detections"):
-        continue
-      boxes = np.array(record["detections"]["boxes"])
-      chosen = int(np.argmin(np.abs(boxes - record["box"]).sum(1)))
-      faces[os.path.splitext(record["path"])[0]] = (
-          SOURCES[source] / record["path"], boxes[chosen],
-          np.array(record["detections"]["keypoints"][chosen]))
+  log = ALIGNED / f"{source}_landmarks" / align_summary.LOG_NAME
+  for record in align_summary.read_outcomes(log).values():
+    if record.get("status") != "aligned" or not record.get("detections"):
+      continue
+    boxes = np.array(record["detections"]["boxes"])
+    chosen = int(np.argmin(np.abs(boxes - record["box"]).sum(1)))
+    faces[os.path.splitext(record["path"])[0]] = (
+        SOURCES[source] / record["path"], boxes[chosen],
+        np.array(record["detections"]["keypoints"][chosen]))
   return faces
 
 
@@ -138,7 +138,7 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--faces", type=int, default=300)
   args = parser.parse_args(argv)
-  if not (ALIGNED / "lfw_landmarks" / "align_log.jsonl").exists():
+  if not (ALIGNED / "lfw_landmarks" / align_summary.LOG_NAME).exists():
     sys.exit(f"No aligner logs under {ALIGNED}: run "
              "experiments/prepare_faces.py first.")
   teacher = teacher_lib.DlibTeacher()

@@ -33,9 +33,6 @@ import os
 
 from facenet_tf import atomic_files
 
-GEOMETRIES = ("box", "landmarks", "dlib")
-# Geometries that warp MTCNN's five keypoints onto a template.
-WARPED = ("landmarks", "dlib")
 SPEC_FILE = "alignment_spec.json"
 # data_pipelines.align's summary beside its crops (counts, files without a face).
 ALIGN_SUMMARY_FILE = "align_summary.json"
@@ -57,8 +54,25 @@ ARCFACE_TEMPLATE_112 = ((38.2946, 51.6963), (73.5318, 51.5014),
 DLIB_CHIP_TEMPLATE_150 = ((46.4402, 44.3596), (101.1189, 44.2906),
                           (73.6520, 77.4922), (49.2208, 103.7346),
                           (97.9602, 103.7309))
-_TEMPLATES = {"landmarks": (ARCFACE_TEMPLATE_112, 112),
-              "dlib": (DLIB_CHIP_TEMPLATE_150, 150)}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Geometry:
+  """What a geometry adds to a spec's name, and its template if it warps."""
+  detail: str                 # str.format'ed with the spec's fields
+  template: tuple = None      # five (x, y) keypoint targets, or None
+  template_side: int = 0      # the square the template's points are in
+
+
+# The one table of geometries: name detail, template, template side.
+_GEOMETRY = {
+    "box": _Geometry("m{margin}"),
+    "landmarks": _Geometry("arcface", ARCFACE_TEMPLATE_112, 112),
+    "dlib": _Geometry("chip", DLIB_CHIP_TEMPLATE_150, 150),
+}
+GEOMETRIES = tuple(_GEOMETRY)
+# Geometries that warp MTCNN's five keypoints onto a template.
+WARPED = tuple(g for g, d in _GEOMETRY.items() if d.template)
 
 
 class AlignmentMismatch(ValueError):
@@ -103,8 +117,7 @@ class AlignmentSpec:
   @property
   def name(self):
     """A short name that differs whenever the pixels would."""
-    detail = {"box": f"m{self.margin}", "landmarks": "arcface",
-              "dlib": "chip"}[self.geometry]
+    detail = _GEOMETRY[self.geometry].detail.format(margin=self.margin)
     return f"{self.geometry}-{detail}-{self.image_size}px-v{self.version}"
 
   def template(self, size=None):
@@ -113,7 +126,8 @@ class AlignmentSpec:
     The geometry's template (ArcFace's, or dlib's chip's) fills the central
     `model_crop_fraction` window, the part of the crop the model sees.
     """
-    points, side = _TEMPLATES[self.geometry]
+    geometry = _GEOMETRY[self.geometry]
+    points, side = geometry.template, geometry.template_side
     size = self.image_size if size is None else size
     window = size * self.model_crop_fraction
     offset = (size - window) / 2
