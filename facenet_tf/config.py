@@ -232,8 +232,13 @@ def _one_of(value, allowed, what):
          f"{', '.join(allowed)}.")
 
 
-def validate(c):
-  """Raises ConfigError on a config that cannot run; returns it otherwise."""
+def validate(c, check_paths=True):
+  """Raises ConfigError on a config that cannot run; returns it otherwise.
+
+  `check_paths=False` leaves out whether the training data exist: a
+  finished run's config rebuilds its model (evaluate, export) on a
+  machine without them.
+  """
   _one_of(c.model.name, models.names(), "model")
   _one_of(c.data.source, SOURCES, "data.source")
   _one_of(c.loss.mining, sorted(losses.MINERS), "loss.mining")
@@ -314,7 +319,7 @@ def validate(c):
       _check(not value, f"{key} is set ({value!r}) but data.source is "
              "'synthetic', which ignores it: add "
              "--config.data.source=tfrecords to train and verify on files.")
-  else:
+  elif check_paths:
     _check(bool(c.data.tfrecords.dir) and os.path.isdir(c.data.tfrecords.dir),
            f"data.tfrecords.dir {c.data.tfrecords.dir!r} is not a directory "
            "of shards (write them with python -m data_pipelines.build_tfrecords).")

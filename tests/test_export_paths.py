@@ -90,3 +90,21 @@ def test_a_model_without_spec_says_why(tmp_path):
   (message,) = _alignment_warnings(path)
   assert "records no alignment spec" in message
   assert "before specs existed" not in message
+
+
+@pytest.mark.unit
+def test_a_workdir_without_its_training_data_still_loads(tmp_path):
+  """Known gap of #31, mended: a run copied to another machine (its shards
+  and pairs paths do not exist there) still loads its config.json for
+  evaluation and export; training from that config is still refused."""
+  from facenet_tf import workdir as workdir_lib
+  config = config_lib.get_config("smoke")
+  config.data.source = "tfrecords"
+  config.data.tfrecords.dir = str(tmp_path / "gone" / "shards")
+  config.eval.pairs = str(tmp_path / "gone" / "pairs.txt")
+  with pytest.raises(config_lib.ConfigError, match="not a directory"):
+    config_lib.validate(config)
+  workdir_lib.save_config(config, str(tmp_path))
+  loaded = workdir_lib.load_config(str(tmp_path))
+  assert loaded.data.tfrecords.dir == config.data.tfrecords.dir
+  assert workdir_lib.build_embedder(loaded).name
