@@ -1,6 +1,6 @@
 """data_pipelines.align output goes straight into facenet-eval (issue #14).
 
-A few LFW people are aligned with the default spec (PNG crops, where LFW's
+A few LFW people are aligned with the packaged model's spec (PNG crops, where LFW's
 files are JPEGs), plus one person whose only photo is blank grey (no face).
 The pairs file names the images LFW's way (`<name>_NNNN.jpg`); facenet-eval
 reads the aligned tree as it is, uses the spec's crop, and counts the one
@@ -18,6 +18,7 @@ import sys
 import pytest
 from PIL import Image
 
+from facenet_tf import export_metadata
 from facenet_tf import pretrained
 from tests.conftest import shared_path
 
@@ -36,10 +37,14 @@ _ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def _align(tree, output, no_face):
+  """data_pipelines.align with the packaged model's geometry."""
+  geometry = export_metadata.read(
+      pretrained.reference_model_path()).alignment.geometry
   return subprocess.run(
       [sys.executable, "-m", "data_pipelines.align", "--input_dir", str(tree),
        "--output_dir", str(output), "--no_face", no_face, "--num_workers",
-       "1"], cwd=REPO, capture_output=True, text=True, timeout=600, env=_ENV,
+       "1", "--geometry", geometry], cwd=REPO, capture_output=True,
+      text=True, timeout=600, env=_ENV,
       check=False)
 
 
@@ -85,7 +90,8 @@ def test_eval_reads_the_aligned_tree_and_counts_the_fallback_pair(photos,
   assert run.returncode == 0, run.stderr[-2000:]
   result = json.loads(run.stdout.strip().splitlines()[-1])
   assert result["num_pairs"] == 20 and result["num_images"] == 16
-  assert result["alignment"]["name"] == "landmarks-arcface-128px-v1"
+  assert result["alignment"]["name"] == pretrained.reference_figures()[
+      "alignment"]
   assert result["crop_fraction"] == pytest.approx(160 / 182)
   assert (result["fallback_images"], result["fallback_pairs"]) == (1, 1)
   assert "1 pairs use a fallback crop" in run.stdout

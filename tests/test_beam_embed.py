@@ -6,7 +6,11 @@ reference model: as photos (MTCNN + alignment), as aligned crops (the same
 tree through data_pipelines.align), and from TFRecord shards of those crops.
 Each Beam run (DirectRunner, in this process) is read back with
 embedding_io.read_embeddings and must equal the local run: rows, paths,
-identities, labels, boxes, no-face and skipped lists, embeddings to 1e-5.
+identities, labels, boxes, no-face and skipped lists, embeddings to 1e-4:
+the two runs batch faces differently (Beam 4 at a time), and the packaged
+model's flatten head sums 4,096 products per output, whose float rounding
+depends on the batch (measured: one of 1,152 values 1.1e-5 apart); a
+squared distance moves by < 1e-3, against thresholds of 0.5-1.1.
 """
 import json
 import pathlib
@@ -22,6 +26,7 @@ from data_pipelines import align
 from data_pipelines import build_tfrecords
 from data_pipelines.align_worker import AlignOptions
 from facenet_tf import export_loaders
+from facenet_tf import export_metadata
 from facenet_tf import photos
 from facenet_tf import pretrained
 from facenet_tf.evaluation import embedding_io
@@ -48,7 +53,10 @@ def trees(tmp_path_factory):
   Image.new("RGB", (250, 250), (128, 128, 128)).save(
       root / "photos" / "Zz_Bad" / "blank.jpg")
   (root / "photos" / "Zz_Bad" / "broken.jpg").write_bytes(b"\xff\xd8 no")
-  align.align_dataset(root / "photos", root / "aligned", AlignOptions())
+  geometry = export_metadata.read(
+      pretrained.reference_model_path()).alignment.geometry
+  align.align_dataset(root / "photos", root / "aligned",
+                      AlignOptions(geometry=geometry))
   (root / "aligned" / "Zz_Bad").mkdir(exist_ok=True)
   (root / "aligned" / "Zz_Bad" / "broken.png").write_bytes(b"not a PNG")
   build_tfrecords.build(str(root / "aligned"), str(root / "shards"),
@@ -63,7 +71,7 @@ def _same(got, want):
   assert got.faces == want.faces
   assert got.no_face == want.no_face
   assert [p for p, _ in got.skipped] == [p for p, _ in want.skipped]
-  np.testing.assert_allclose(got.embeddings, want.embeddings, atol=1e-5)
+  np.testing.assert_allclose(got.embeddings, want.embeddings, atol=1e-4)
 
 
 def _beam(tmp_path, **source):

@@ -7,6 +7,7 @@ split lies between 0.6 and 1.0, midpoint 0.8).
 """
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
@@ -59,19 +60,26 @@ def test_round_trip_through_json(format_, quantization):
 
 
 @pytest.mark.unit
-def test_the_packaged_model_reads_and_writes_its_own_dict():
-  """The reference model's JSON predates the class (no `format` key); the
-  class reads it and writes every key back with the same value."""
+def test_the_packaged_model_reads_and_writes_its_own_dict(tmp_path):
+  """The reference model's JSON reads back key for key; the same JSON as
+  exports before the class wrote it (no `format`, `quantization`) reads as
+  a float SavedModel and writes every older key back with its value."""
   path = export_metadata.saved_model_metadata_path(
       pretrained.reference_model_path())
   with open(path, encoding="utf-8") as f:
     written = json.load(f)
-  assert "format" not in written
   metadata = export_metadata.read(pretrained.reference_model_path())
-  assert (metadata.format, metadata.quantization) == ("savedmodel", "float")
-  assert metadata.alignment.name == "landmarks-arcface-128px-v1"
+  assert metadata.alignment.name == pretrained.reference_figures()["alignment"]
   assert metadata.thresholds.accuracy == written["thresholds"]["accuracy"]
-  assert metadata.to_dict().items() >= written.items()
+  assert metadata.to_dict() == written
+  older = {k: v for k, v in written.items()
+           if k not in ("format", "quantization")}
+  old_export = tmp_path / "old" / "assets.extra"
+  old_export.mkdir(parents=True)
+  (old_export / os.path.basename(path)).write_text(json.dumps(older))
+  metadata = export_metadata.read(str(tmp_path / "old"))
+  assert (metadata.format, metadata.quantization) == ("savedmodel", "float")
+  assert metadata.to_dict().items() >= older.items()
 
 
 @pytest.mark.unit

@@ -35,7 +35,8 @@ def test_reference_model_reproduces_its_devtest_figures():
 def test_reference_export_carries_its_spec_and_thresholds():
   metadata = export_metadata.read(pretrained.reference_model_path())
   recorded = pretrained.reference_figures()
-  assert metadata.alignment.name == "landmarks-arcface-128px-v1"
+  assert metadata.alignment.name == recorded["alignment"] == (
+      "dlib-chip-128px-v1")
   thresholds = metadata.thresholds
   assert thresholds.to_dict() == recorded["thresholds"]
   assert thresholds.pairs == "LFW DevTrain pairs"  # words, not a path

@@ -4,16 +4,18 @@
     path = pretrained.reference_model_path()   # a facenet_tf SavedModel
 
 It is the best model the project's 2-core CPU budget trained
-(WORKSPACE_NOTES.md, issue #14): resnet_small at 64 px, trained on CelebA
-only (no LFW person; LFW View 2 0.909 +- 0.011 with flips), faces aligned
-with the `landmarks` spec; its export carries that spec and two thresholds
-calibrated on LFW pairsDevTrain. `REFERENCE_JSON`
-records how it scores on LFW, re-measured by tests/test_reference_model.py.
+(WORKSPACE_NOTES.md, issue #30): resnet_small_flat at 64 px, trained on
+CelebA only (no LFW person; LFW View 2 0.931 +- 0.015 with flips) by
+distillation from dlib's public-domain face-recognition ResNet, faces
+aligned with the `dlib` spec; its export carries that spec and two
+thresholds calibrated on LFW pairsDevTrain. MODEL_CARD.md describes it;
+`REFERENCE_JSON` records how it scores on LFW, re-measured by
+tests/test_reference_model.py.
 """
 import json
 import os
 
-REFERENCE_NAME = "celeba_resnet_small_landmarks"
+REFERENCE_NAME = "celeba_distilled_resnet_small_flat_dlib"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE_JSON = os.path.join(_HERE, f"{REFERENCE_NAME}.json")
 
