@@ -48,7 +48,10 @@ def _write_pairs(root):
 
 
 def _smoke_config(arg, root, aligned, pairs, monkeypatch):
+  """The recipe on the fixture's shards and pairs: LFW's protocol files in
+  ../shared are not needed (a user's clone has no ../shared)."""
   monkeypatch.setattr(faces_base, "ROOT", str(root))
+  monkeypatch.setattr(faces_base, "lfw_file", lambda name: str(pairs))
   config = faces_teacher.get_config(arg)
   config.eval.pairs = config.eval.calibration_pairs = str(pairs)
   config.eval.images_dir = config.eval.calibration_images_dir = str(aligned)
